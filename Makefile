@@ -1,0 +1,57 @@
+# Customer Management API. `make run` and `make test` are all the set-up a new user does.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DYNAMODB_PORT ?= 8001
+API_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: help run test lint typecheck unit integration e2e seed dynamodb-local clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed, found " + sys.version.split()[0] + ": install python3.11 (Debian: sudo apt-get install python3 python3-venv)")'
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "error: the venv module is missing: sudo apt-get install python3-venv"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by git)
+	@$(PY) -m scripts.tools java npm
+	@$(PY) -m scripts.dynamodb_local >/dev/null
+
+run: dynamodb-local ## Start DynamoDB Local (data in .local/data), create tables, serve the API on $(API_URL)
+	$(PY) -m scripts.local_stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+
+seed: ## Insert the 10 sample customers into the running API
+	@$(PY) -m scripts.tools curl
+	curl -sS -X POST $(API_URL)/seed; echo
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: $(STAMP) ## Unit tests (moto)
+	$(BIN)/pytest tests/unit
+
+integration: dynamodb-local ## Integration tests (DynamoDB Local)
+	$(BIN)/pytest tests/integration
+
+e2e: dynamodb-local ## End-to-end tests (live chalice local + DynamoDB Local)
+	$(BIN)/pytest tests/e2e
+
+test: dynamodb-local lint ## Everything: lint, types, unit, integration and e2e tests
+	$(BIN)/pytest tests
+
+clean: ## Remove the virtualenv and caches (keeps DynamoDB Local and its data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

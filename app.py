@@ -1,0 +1,117 @@
+"""Customer Management API: Chalice routes only.
+
+Each route reads the request, calls one CustomerService use case and shapes the
+response; validation, rules and storage live in ``chalicelib``. Errors raised below
+are rendered into the one error envelope by the middleware at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Chalice, Request, Response
+
+from chalicelib.config import get_settings
+from chalicelib.errors import DomainError
+from chalicelib.schemas import (
+    dump_customer,
+    load_customer_changes,
+    load_list_query,
+    load_new_customer,
+    parse_customer_id,
+)
+from chalicelib.service import CustomerService, get_customer_service
+from chalicelib.web import (
+    envelope_chalice_error,
+    error_response,
+    etag,
+    query_params,
+    read_json_object,
+    resource_url,
+)
+
+app = Chalice(app_name="customer-api")
+app.debug = False  # a stack trace must never reach a client
+
+# Content types are checked by read_json_object so that a wrong one gets the error
+# envelope and a precise message; Chalice's own check would also refuse GETs.
+ANY_CONTENT = ["*/*"]
+CUSTOMER_PATH = "/customers/{customer_id}"
+
+
+def _service() -> CustomerService:
+    return get_customer_service()
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None, "only called while a request is being handled"
+    return request
+
+
+def _body() -> dict[str, Any]:
+    return read_json_object(_request(), get_settings().max_body_bytes)
+
+
+def _customer_response(customer: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    return Response(
+        body=dump_customer(customer), status_code=status, headers={"ETag": etag(customer["version"]), **headers}
+    )
+
+
+@app.route("/customers", methods=["GET"], content_types=ANY_CONTENT)
+def list_customers() -> dict[str, Any]:
+    query = load_list_query(query_params(_request()))
+    page = _service().list_customers(query.get("limit"), query.get("next_token"))
+    return {"customers": [dump_customer(c) for c in page.customers], "next_token": page.next_token}
+
+
+@app.route("/customers", methods=["POST"], content_types=ANY_CONTENT)
+def create_customer() -> Response:
+    customer = _service().create_customer(load_new_customer(_body()))
+    location = resource_url(_request(), customer["customer_id"])
+    return _customer_response(customer, 201, Location=location)
+
+
+@app.route(CUSTOMER_PATH, methods=["GET"], content_types=ANY_CONTENT)
+def get_customer(customer_id: str) -> Response:
+    return _customer_response(_service().get_customer(parse_customer_id(customer_id)))
+
+
+@app.route(CUSTOMER_PATH, methods=["PUT"], content_types=ANY_CONTENT)
+def update_customer(customer_id: str) -> Response:
+    customer_id = parse_customer_id(customer_id)
+    changes = load_customer_changes(_body())
+    return _customer_response(_service().update_customer(customer_id, changes))
+
+
+@app.route(CUSTOMER_PATH, methods=["DELETE"], content_types=ANY_CONTENT)
+def delete_customer(customer_id: str) -> Response:
+    _service().delete_customer(parse_customer_id(customer_id))
+    return Response(body="", status_code=204)
+
+
+@app.route("/seed", methods=["POST"], content_types=ANY_CONTENT)
+def seed() -> Response:
+    report = _service().seed_customers()
+    message = f"Created {len(report.created)} sample customers; {len(report.already_present)} were already there."
+    if report.email_taken:
+        message += f" {len(report.email_taken)} skipped: their email address belongs to another customer."
+    body = {
+        "message": message,
+        "created": report.created,
+        "already_present": report.already_present,
+        "email_taken": report.email_taken,
+    }
+    return Response(body=body, status_code=201 if report.created else 200)
+
+
+@app.middleware("http")
+def error_envelope(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """One error shape for everything the app answers, Chalice's own errors included."""
+    try:
+        response = get_response(event)
+    except DomainError as error:
+        return error_response(error)
+    return envelope_chalice_error(response, event)

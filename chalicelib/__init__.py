@@ -1,0 +1,1 @@
+"""Everything behind the HTTP routes: settings, schemas, rules and DynamoDB access."""

@@ -1,0 +1,100 @@
+"""Settings from the environment, read on first use and then cached.
+
+Chalice's test client sets a stage's environment variables only while a request
+runs, and Lambda sets them before the first request: reading them at import time
+would freeze the wrong values, so everything goes through :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+LOCAL_STAGE = "local"
+DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
+# Only for the local stage: tokens signed with it are worthless anywhere else.
+LOCAL_PAGINATION_SECRET = "local-development-only-pagination-secret"  # noqa: S105
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the running stage needs is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    customers_table: str
+    emails_table: str
+    dynamodb_endpoint_url: str | None
+    aws_region: str
+    pagination_secret: bytes
+    max_body_bytes: int
+    dynamodb_max_attempts: int
+    dynamodb_connect_timeout: float
+    dynamodb_read_timeout: float
+
+
+def _int(name: str, default: int, *, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _pagination_secret(stage: str) -> bytes:
+    secret = os.environ.get("PAGINATION_SECRET", "")
+    if secret:
+        if len(secret) < 32:
+            raise ConfigurationError("PAGINATION_SECRET must be at least 32 characters")
+        return secret.encode()
+    if stage == LOCAL_STAGE:
+        return LOCAL_PAGINATION_SECRET.encode()
+    # A deployed stage without a secret would sign cursors with a value anyone can
+    # read in this repository; refuse to serve instead of serving forgeable tokens.
+    raise ConfigurationError(f"PAGINATION_SECRET must be set for stage {stage!r}")
+
+
+def _endpoint(stage: str) -> str | None:
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT_URL", "").strip()
+    if endpoint:
+        return endpoint
+    # `chalice local --stage local` by hand should reach DynamoDB Local, never AWS.
+    return DEFAULT_LOCAL_ENDPOINT if stage == LOCAL_STAGE else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read and validate every setting once per process."""
+    stage = os.environ.get("STAGE", LOCAL_STAGE).strip() or LOCAL_STAGE
+    return Settings(
+        stage=stage,
+        customers_table=os.environ.get("CUSTOMERS_TABLE", f"customers-{stage}"),
+        emails_table=os.environ.get("CUSTOMER_EMAILS_TABLE", f"customer-emails-{stage}"),
+        dynamodb_endpoint_url=_endpoint(stage),
+        aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        pagination_secret=_pagination_secret(stage),
+        max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+        dynamodb_max_attempts=_int("DYNAMODB_MAX_ATTEMPTS", 3),
+        dynamodb_connect_timeout=_float("DYNAMODB_CONNECT_TIMEOUT", 1.0),
+        dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 3.0),
+    )

@@ -1,0 +1,68 @@
+"""Opaque, tamper-proof pagination cursors.
+
+A ``next_token`` carries DynamoDB's ``ExclusiveStartKey``. Handing clients the raw
+key would let them edit it into a key DynamoDB rejects (a 500) or one that skips
+records (a wrong page), so the token is the key plus an HMAC over it and the
+listing it belongs to; anything that does not verify is refused as a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from chalicelib.errors import ValidationFailed
+
+_VERSION = 1
+_SIGNATURE_BYTES = 16
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(secret: bytes, scope: str, payload: bytes) -> bytes:
+    message = scope.encode() + b"\x00" + payload
+    return hmac.new(secret, message, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+
+
+def encode_cursor(key: dict[str, str], *, secret: bytes, scope: str) -> str:
+    payload = json.dumps({"v": _VERSION, "k": key}, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64encode(payload)}.{_b64encode(_signature(secret, scope, payload))}"
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "Invalid query parameters.",
+        details={"next_token": ["Not a valid token; use the next_token of a previous page."]},
+    )
+
+
+def decode_cursor(token: str, *, secret: bytes, scope: str) -> dict[str, Any]:
+    """Return the start key in ``token`` or raise a 400 if it was not issued for ``scope``."""
+    try:
+        payload_text, signature_text = token.split(".")
+        payload = _b64decode(payload_text)
+        signature = _b64decode(signature_text)
+    except (ValueError, binascii.Error):
+        raise _invalid() from None
+    if not hmac.compare_digest(signature, _signature(secret, scope, payload)):
+        raise _invalid()
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        raise _invalid() from None
+    if not isinstance(document, dict) or document.get("v") != _VERSION:
+        raise _invalid()
+    key = document.get("k")
+    if not isinstance(key, dict):
+        raise _invalid()
+    return key

@@ -1,0 +1,156 @@
+"""Strict marshmallow fields for the customer contract.
+
+marshmallow's stock fields are lenient where this API must not be: ``Date`` takes
+``20200101``, ``Decimal`` takes strings, ``DateTime`` takes a bare date, and
+``String`` lets control characters and lone surrogates through (the latter make
+boto3 fail to encode the request, which would surface as a 500). Each field here
+deserialises to the exact value stored in DynamoDB, so storage and wire format
+are the same and nothing is converted twice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+# Control characters, lone surrogates, and line/paragraph separators: never valid in
+# a single-line value.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Email addresses additionally refuse any space, format character (zero-width space,
+# BOM, bidi marks), private-use or unassigned code point: none can be typed
+# knowingly, and each makes two addresses that look identical compare different.
+_EMAIL_FORBIDDEN_CATEGORIES = _FORBIDDEN_CATEGORIES | {"Zs", "Cf", "Co", "Cn"}
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?", re.IGNORECASE)
+# The earliest "today" anywhere on Earth is UTC-12 and the latest UTC+14: a birth
+# date is in the future only once it is after today in UTC+14.
+_LATEST_ZONE = timezone(timedelta(hours=14))
+
+
+def _has_forbidden(value: str, categories: frozenset[str]) -> bool:
+    return any(unicodedata.category(ch) in categories for ch in value)
+
+
+class CleanString(fields.String):
+    """A single-line string: optionally stripped, no control characters, bounded length."""
+
+    def __init__(self, *, max_length: int, strip: bool = True, **kwargs: Any) -> None:
+        self.strip = strip
+        validators = [validate.Length(min=1, max=max_length)]
+        validators.extend(kwargs.pop("validate", []))
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _has_forbidden(text, _FORBIDDEN_CATEGORIES):
+            raise ValidationError("Must not contain control characters.")
+        return text.strip() if self.strip else text
+
+
+class EmailAddress(fields.String):
+    """An email address with no whitespace or invisible characters, at most 254 characters."""
+
+    _validate_email = validate.Email()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(max=254), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ch.isspace() for ch in text) or _has_forbidden(text, _EMAIL_FORBIDDEN_CATEGORIES):
+            raise ValidationError("Must not contain whitespace or invisible characters.")
+        return self._validate_email(text)
+
+
+class BirthDate(fields.Field[str]):
+    """``YYYY-MM-DD``, a real calendar date, not before 1900 and not in the future."""
+
+    EARLIEST = date(1900, 1, 1)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+            raise ValidationError("Not a valid date; use YYYY-MM-DD.")
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("Not a real calendar date.") from None
+        if parsed < self.EARLIEST:
+            raise ValidationError(f"Must not be before {self.EARLIEST.isoformat()}.")
+        if parsed > datetime.now(_LATEST_ZONE).date():
+            raise ValidationError("Must not be in the future.")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+def format_utc(moment: datetime) -> str:
+    """The one timestamp format the API stores and returns: UTC with ``Z``."""
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + "Z"
+
+
+class UtcDateTime(fields.Field[str]):
+    """An ISO 8601 date and time; naive values are read as UTC; stored and returned in UTC."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        if not isinstance(value, str) or not _DATETIME_RE.fullmatch(value):
+            raise ValidationError("Not a valid datetime; use ISO 8601, e.g. 2024-05-01T12:30:00Z.")
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Not a real date and time.") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        try:
+            return format_utc(parsed)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
+            raise ValidationError("Out of range.") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Money(fields.Field[Decimal]):
+    """A JSON number, finite, within range, with at most two decimal places.
+
+    Bodies are parsed with ``parse_float=Decimal``, so 19.99 arrives as
+    ``Decimal('19.99')`` and is stored as such; on the way out it becomes the float
+    whose shortest repr is the same digits (exact for up to 15 significant digits,
+    which the range guarantees), so 19.99 is returned as 19.99.
+    """
+
+    def __init__(self, *, maximum: Decimal, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise ValidationError("Not a valid number.")
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+        except InvalidOperation:
+            raise ValidationError("Not a valid number.") from None
+        if not number.is_finite():
+            raise ValidationError("Must be a finite number.")
+        if number < 0 or number > self.maximum:
+            raise ValidationError(f"Must be between 0 and {self.maximum}.")
+        if number != number.quantize(Decimal("0.01")):
+            raise ValidationError("Must have at most 2 decimal places.")
+        return number
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> int | float | None:
+        if value is None:
+            return None
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else float(number)

@@ -1,0 +1,328 @@
+"""The only module that talks to DynamoDB.
+
+It turns customer dicts into items and back, makes every write conditional, keeps
+the email-uniqueness records in step with their customers inside one transaction,
+and translates store failures into domain errors. The boto3 client is created once
+per process: building one costs milliseconds, and a warm Lambda reuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.config import Settings
+from chalicelib.errors import (
+    CustomerAlreadyExists,
+    CustomerNotFound,
+    EmailAlreadyInUse,
+    StoreUnavailable,
+    WriteConflict,
+)
+from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
+else:
+    DynamoDBClient = UpdateTypeDef = Any
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Customer = dict[str, Any]
+
+
+def email_key(email_address: str) -> str:
+    """Uniqueness is case-insensitive: the record is keyed by the lower-cased address."""
+    return email_address.lower()
+
+
+def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _from_item(item: Mapping[str, Any]) -> Customer:
+    customer = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    customer["version"] = int(customer["version"])
+    return customer
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Throttling, outages and timeouts that survive botocore's retries become a 503."""
+    try:
+        yield
+    except ClientError as error:
+        code = _error_code(error)
+        if code in _TRANSIENT_ERRORS or (
+            code == "TransactionCanceledException" and "TransactionConflict" in _cancellation_codes(error)
+        ):
+            log.warning("DynamoDB unavailable: %s", code)
+            raise StoreUnavailable() from error
+        raise
+    except BotoCoreError as error:  # connection failures and timeouts
+        log.warning("DynamoDB unreachable: %s", type(error).__name__)
+        raise StoreUnavailable() from error
+
+
+@dataclass(frozen=True)
+class Page:
+    customers: list[Customer]
+    last_key: dict[str, str] | None
+
+
+class CustomerRepository:
+    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str) -> None:
+        self._client = client
+        self._customers = customers_table
+        self._emails = emails_table
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CustomerRepository:
+        return cls(dynamodb_client(settings), CUSTOMERS.name(settings), CUSTOMER_EMAILS.name(settings))
+
+    def _customer_key(self, customer_id: str) -> dict[str, Any]:
+        return {CUSTOMERS.hash_key: {"S": customer_id}}
+
+    def _email_key(self, address: str) -> dict[str, Any]:
+        return {CUSTOMER_EMAILS.hash_key: {"S": email_key(address)}}
+
+    def _email_item(self, address: str, customer_id: str) -> dict[str, Any]:
+        return {**self._email_key(address), "customer_id": {"S": customer_id}}
+
+    def get(self, customer_id: str) -> Customer:
+        with _store_errors():
+            response = self._client.get_item(
+                TableName=self._customers, Key=self._customer_key(customer_id), ConsistentRead=True
+            )
+        if "Item" not in response:
+            raise CustomerNotFound()
+        return _from_item(response["Item"])
+
+    def create(self, customer: Customer) -> None:
+        """Write the customer and claim its email in one transaction; never overwrite."""
+        try:
+            with _store_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self._customers,
+                                "Item": _to_item(customer),
+                                "ConditionExpression": "attribute_not_exists(customer_id)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._emails,
+                                "Item": self._email_item(customer["email_address"], customer["customer_id"]),
+                                "ConditionExpression": "attribute_not_exists(email_key)",
+                            }
+                        },
+                    ]
+                )
+        except ClientError as error:
+            customer_taken, email_taken = [*_cancellation_codes(error), "None", "None"][:2]
+            if customer_taken == "ConditionalCheckFailed":
+                raise CustomerAlreadyExists() from error
+            if email_taken == "ConditionalCheckFailed":
+                raise EmailAlreadyInUse() from error
+            raise
+
+    def update(
+        self, customer_id: str, changes: Customer, *, updated_at: str, expected_version: int | None = None
+    ) -> Customer:
+        """Apply ``changes`` and bump the version in one conditional UpdateItem.
+
+        Without ``expected_version`` the write only requires that the customer
+        exists, so it needs no read first; it raises :class:`WriteConflict` when the
+        stored version is not the expected one.
+        """
+        request = self._update_request(customer_id, changes, updated_at, expected_version)
+        try:
+            with _store_errors():
+                response = self._client.update_item(**request, ReturnValues="ALL_NEW")
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            self.get(customer_id)  # raises CustomerNotFound when the customer is gone
+            raise WriteConflict() from error
+        return _from_item(response["Attributes"])
+
+    def update_with_new_email(self, current: Customer, changes: Customer, *, updated_at: str) -> Customer:
+        """Change the email: claim the new address, free the old one and update the customer atomically."""
+        customer_id = current["customer_id"]
+        update = self._update_request(customer_id, changes, updated_at, current["version"])
+        try:
+            with _store_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self._emails,
+                                "Item": self._email_item(changes["email_address"], customer_id),
+                                "ConditionExpression": "attribute_not_exists(email_key)",
+                            }
+                        },
+                        {
+                            "Delete": {
+                                "TableName": self._emails,
+                                "Key": self._email_key(current["email_address"]),
+                                "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
+                                "ExpressionAttributeValues": {":id": {"S": customer_id}},
+                            }
+                        },
+                        {"Update": update},
+                    ]
+                )
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise EmailAlreadyInUse() from error
+            if "ConditionalCheckFailed" in codes:
+                raise WriteConflict() from error
+            raise
+        return {**current, **changes, "updated_at": updated_at, "version": current["version"] + 1}
+
+    def delete(self, current: Customer) -> None:
+        """Delete the customer and free its email, provided it has not changed since read."""
+        customer_id = current["customer_id"]
+        try:
+            with _store_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Delete": {
+                                "TableName": self._customers,
+                                "Key": self._customer_key(customer_id),
+                                "ConditionExpression": "version = :version",
+                                "ExpressionAttributeValues": {":version": {"N": str(current["version"])}},
+                            }
+                        },
+                        {
+                            "Delete": {
+                                "TableName": self._emails,
+                                "Key": self._email_key(current["email_address"]),
+                                "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
+                                "ExpressionAttributeValues": {":id": {"S": customer_id}},
+                            }
+                        },
+                    ]
+                )
+        except ClientError as error:
+            if "ConditionalCheckFailed" in _cancellation_codes(error):
+                raise WriteConflict() from error
+            raise
+
+    def page(self, limit: int, start_key: dict[str, str] | None) -> Page:
+        """One bounded Scan call: at most ``limit + 1`` items, so the last page has no next key.
+
+        Reading one item more than the page tells whether another page exists, and
+        its predecessor's key is a valid ``ExclusiveStartKey`` because a Scan walks
+        the table in a fixed order.
+        """
+        request: dict[str, Any] = {"TableName": self._customers, "Limit": limit + 1}
+        if start_key is not None:
+            request["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
+        with _store_errors():
+            response = self._client.scan(**request)
+        customers = [_from_item(item) for item in response.get("Items", [])]
+        if len(customers) > limit:
+            customers = customers[:limit]
+            return Page(customers, {CUSTOMERS.hash_key: customers[-1]["customer_id"]})
+        last = response.get("LastEvaluatedKey")
+        # DynamoDB stops a Scan at 1 MB: a short page may still have a successor.
+        return Page(customers, {name: value["S"] for name, value in last.items()} if last else None)
+
+    def _update_request(
+        self, customer_id: str, changes: Customer, updated_at: str, expected_version: int | None
+    ) -> UpdateTypeDef:
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values = {f":f{i}": _serializer.serialize(value) for i, value in enumerate(changes.values())}
+        assignments = [f"{alias} = :{alias[1:]}" for alias in names]
+        names.update({"#updated_at": "updated_at", "#version": "version"})
+        values.update({":updated_at": {"S": updated_at}, ":one": {"N": "1"}})
+        assignments.append("#updated_at = :updated_at")
+        condition = "attribute_exists(customer_id)"
+        if expected_version is not None:
+            condition += " AND #version = :expected"
+            values[":expected"] = {"N": str(expected_version)}
+        return {
+            "TableName": self._customers,
+            "Key": self._customer_key(customer_id),
+            "UpdateExpression": "SET " + ", ".join(assignments) + " ADD #version :one",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+
+@cache
+def _client(
+    endpoint_url: str | None, region: str, max_attempts: int, connect_timeout: float, read_timeout: float
+) -> DynamoDBClient:
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        tcp_keepalive=True,
+    )
+    client: DynamoDBClient = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region, config=config)
+    return client
+
+
+def dynamodb_client(settings: Settings) -> DynamoDBClient:
+    """One client per process and endpoint."""
+    return _client(
+        settings.dynamodb_endpoint_url,
+        settings.aws_region,
+        settings.dynamodb_max_attempts,
+        settings.dynamodb_connect_timeout,
+        settings.dynamodb_read_timeout,
+    )
+
+
+def create_missing_tables(settings: Settings) -> list[str]:
+    """Create every table of :mod:`chalicelib.tables` that does not exist yet; return their names."""
+    client = dynamodb_client(settings)
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page["TableNames"])
+    created = []
+    for spec in ALL_TABLES:
+        name = spec.name(settings)
+        if name not in existing:
+            client.create_table(**spec.create_table_request(name))
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+            created.append(name)
+    return created

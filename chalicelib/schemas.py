@@ -1,0 +1,131 @@
+"""marshmallow schemas: what a request may say and what a response says.
+
+Schema instances are built once at import; marshmallow schemas are stateless
+between ``load`` calls, and building them per request costs more than the
+validation itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, cast
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.fields import BirthDate, CleanString, EmailAddress, Money, UtcDateTime
+
+CHANNELS = ("email", "text", "phone")
+LOYALTY_FLAGS = ("y", "n")
+STATUSES = ("active", "inactive", "canceled")
+MAX_LIFETIME_VALUE = Decimal("999999999999.99")
+READ_ONLY_FIELDS = frozenset({"customer_id", "created_at", "updated_at", "version"})
+
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_PHONE_RE = re.compile(r"\+?[0-9][0-9 ().\-]*(\s*(x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+
+
+def _unique_items(values: list[str]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Must not list a channel twice.")
+
+
+class CustomerSchema(Schema):
+    """One customer. Server-owned fields are ``dump_only``; updates load with ``partial``."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    customer_id = fields.String(dump_only=True)
+    first_name = CleanString(max_length=100, required=True)
+    last_name = CleanString(max_length=100, required=True)
+    date_of_birth = BirthDate()
+    address = CleanString(max_length=200)
+    city = CleanString(max_length=100)
+    state = CleanString(max_length=100)
+    postal_code = CleanString(max_length=20)
+    phone_number = CleanString(max_length=32, validate=[validate.Regexp(_PHONE_RE, error="Not a valid phone number.")])
+    email_address = EmailAddress(required=True)
+    customer_acquisition_date = UtcDateTime()
+    preferred_communication_channels = fields.List(
+        fields.String(validate=validate.OneOf(CHANNELS)),
+        validate=_unique_items,
+        load_default=list,
+    )
+    is_loyalty_member = fields.String(validate=validate.OneOf(LOYALTY_FLAGS), load_default="n")
+    customer_status = fields.String(validate=validate.OneOf(STATUSES), load_default="active")
+    lifetime_value = Money(maximum=MAX_LIFETIME_VALUE, load_default=Decimal(0))
+    created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True)
+
+    @validates_schema
+    def _not_empty_update(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if kwargs.get("partial") and not data:
+            raise ValidationError("Name at least one field to change.")
+
+
+class ListCustomersQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(validate=validate.Range(min=1, max=100))
+    next_token = fields.String(validate=validate.Length(min=1, max=2048))
+
+
+CUSTOMER = CustomerSchema()
+LIST_QUERY = ListCustomersQuery()
+
+
+def _load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Load or raise :class:`ValidationFailed` naming every bad field at once."""
+    errors: dict[str, Any] = {}
+    result: dict[str, Any] = {}
+    try:
+        result = cast(dict[str, Any], schema.load(data, partial=partial))
+    except ValidationError as exc:
+        errors = dict(exc.messages) if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    if isinstance(data, Mapping):
+        for name in READ_ONLY_FIELDS.intersection(data):
+            errors[name] = ["Read-only field; the server sets it."]
+    if errors:
+        raise ValidationFailed("Invalid request body.", details=errors)
+    return result
+
+
+def load_new_customer(body: Any) -> dict[str, Any]:
+    return _load(CUSTOMER, body)
+
+
+def load_customer_changes(body: Any) -> dict[str, Any]:
+    return _load(CUSTOMER, body, partial=True)
+
+
+def dump_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], CUSTOMER.dump(customer))
+
+
+def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
+    """Query parameters arrive as lists; a parameter given twice is ambiguous, so refuse it."""
+    errors: dict[str, Any] = {
+        name: ["Give this parameter once."] for name, values in params.items() if len(values) != 1
+    }
+    single = {name: values[0] for name, values in params.items() if len(values) == 1}
+    try:
+        result = cast(dict[str, Any], LIST_QUERY.load(single))
+    except ValidationError as exc:
+        errors.update(cast(dict[str, Any], exc.messages))
+        result = {}
+    if errors:
+        raise ValidationFailed("Invalid query parameters.", details=errors)
+    return result
+
+
+def parse_customer_id(raw: str) -> str:
+    """Path ids must be UUIDs; they are compared in lower case."""
+    if not _UUID_RE.fullmatch(raw):
+        raise ValidationFailed("Invalid customer id.", details={"customer_id": ["Not a valid UUID."]})
+    return raw.lower()

@@ -1,0 +1,145 @@
+"""CustomerService: the business rules, named after the use cases.
+
+It takes and returns plain dicts (already validated by the schemas), owns the
+rules that span several writes (defaults, versions, email uniqueness, seeding)
+and leaves every DynamoDB detail to :class:`CustomerRepository`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from chalicelib.config import Settings, get_settings
+from chalicelib.cursors import decode_cursor, encode_cursor
+from chalicelib.errors import (
+    CustomerAlreadyExists,
+    EmailAlreadyInUse,
+    ValidationFailed,
+    WriteConflict,
+)
+from chalicelib.fields import format_utc
+from chalicelib.repository import Customer, CustomerRepository, email_key
+from chalicelib.schemas import load_new_customer
+from chalicelib.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.tables import CUSTOMERS
+
+DEFAULT_PAGE_SIZE = 25
+# A write that reads first retries when another request changed the customer in
+# between; a handful of tries resolves any realistic contention.
+MAX_WRITE_ATTEMPTS = 5
+_LIST_SCOPE = "customers:list"
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: list[Customer]
+    next_token: str | None
+
+
+@dataclass
+class SeedReport:
+    created: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    email_taken: list[str] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CustomerService:
+    def __init__(
+        self, repository: CustomerRepository, *, cursor_secret: bytes, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self._repository = repository
+        self._cursor_secret = cursor_secret
+        self._clock = clock
+
+    def _now(self) -> str:
+        return format_utc(self._clock())
+
+    def create_customer(self, fields: Customer, *, customer_id: str | None = None) -> Customer:
+        """A new customer with a fresh UUID, version 1 and its email claimed."""
+        now = self._now()
+        customer = {
+            "customer_acquisition_date": now,
+            **fields,
+            "customer_id": customer_id or str(uuid.uuid4()),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        self._repository.create(customer)
+        return customer
+
+    def get_customer(self, customer_id: str) -> Customer:
+        return self._repository.get(customer_id)
+
+    def update_customer(self, customer_id: str, changes: Customer) -> Customer:
+        """Apply a partial update; a changed email moves its uniqueness claim atomically."""
+        if "email_address" not in changes:
+            # No read needed: one UpdateItem that requires the customer to exist.
+            return self._repository.update(customer_id, changes, updated_at=self._now())
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = self._repository.get(customer_id)
+            try:
+                if email_key(changes["email_address"]) == email_key(current["email_address"]):
+                    return self._repository.update(
+                        customer_id, changes, updated_at=self._now(), expected_version=current["version"]
+                    )
+                return self._repository.update_with_new_email(current, changes, updated_at=self._now())
+            except WriteConflict:
+                continue
+        raise WriteConflict()
+
+    def delete_customer(self, customer_id: str) -> None:
+        """Delete the customer and free its email address in the same transaction."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = self._repository.get(customer_id)
+            try:
+                self._repository.delete(current)
+                return
+            except WriteConflict:
+                continue
+        raise WriteConflict()
+
+    def list_customers(self, limit: int | None = None, next_token: str | None = None) -> CustomerPage:
+        start_key = None
+        if next_token is not None:
+            start_key = decode_cursor(next_token, secret=self._cursor_secret, scope=_LIST_SCOPE)
+            if set(start_key) != {CUSTOMERS.hash_key} or not isinstance(start_key[CUSTOMERS.hash_key], str):
+                # Signed by us but not a key this listing issues: a token from another listing.
+                raise ValidationFailed(
+                    "Invalid query parameters.", details={"next_token": ["Not a valid token for this listing."]}
+                )
+        page = self._repository.page(limit or DEFAULT_PAGE_SIZE, start_key)
+        token = None
+        if page.last_key is not None:
+            token = encode_cursor(page.last_key, secret=self._cursor_secret, scope=_LIST_SCOPE)
+        return CustomerPage(page.customers, token)
+
+    def seed_customers(self) -> SeedReport:
+        """Insert the sample customers that are not there yet; never overwrite one."""
+        report = SeedReport()
+        for sample in SAMPLE_CUSTOMERS:
+            customer_id = sample["customer_id"]
+            fields = load_new_customer({k: v for k, v in sample.items() if k != "customer_id"})
+            try:
+                self.create_customer(fields, customer_id=customer_id)
+                report.created.append(customer_id)
+            except CustomerAlreadyExists:
+                report.already_present.append(customer_id)
+            except EmailAlreadyInUse:
+                report.email_taken.append(customer_id)
+        return report
+
+
+@lru_cache(maxsize=1)
+def get_customer_service() -> CustomerService:
+    """Built on first use, then shared by every request this process serves."""
+    settings: Settings = get_settings()
+    return CustomerService(CustomerRepository.from_settings(settings), cursor_secret=settings.pagination_secret)

@@ -1,0 +1,132 @@
+"""HTTP plumbing the routes share: reading bodies, shaping responses and errors.
+
+Chalice's ``json_body`` accepts ``NaN``, turns deep nesting into a 500 and returns
+``None`` for a content type it does not recognise, so bodies are read here from
+``raw_body`` instead, with every failure mapped to a 4xx in the error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from chalice.app import Request, Response
+
+from chalicelib.errors import DomainError, MalformedBody, PayloadTooLarge, UnsupportedMediaType, error_body
+
+log = logging.getLogger(__name__)
+
+JSON_MEDIA_TYPE = "application/json"
+# Chalice's own error bodies are {"Code": ..., "Message": ...}; these are the codes
+# it produces and the envelope codes they become.
+_CHALICE_CODES = {
+    "BadRequestError": "bad_request",
+    "BadRequest": "bad_request",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "MethodNotAllowedError": "method_not_allowed",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("duplicate key in object")
+    return document
+
+
+def _media_type(header: str) -> tuple[str, dict[str, str]]:
+    media_type, *raw_params = header.split(";")
+    params = {}
+    for raw in raw_params:
+        name, _, value = raw.partition("=")
+        params[name.strip().lower()] = value.strip().strip('"').lower()
+    return media_type.strip().lower(), params
+
+
+def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The body as a dict, or a 413/415/400 domain error that says what is wrong."""
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.")
+    header = request.headers.get("content-type")
+    if header is None:
+        raise UnsupportedMediaType("Send the body with Content-Type: application/json.")
+    media_type, params = _media_type(header)
+    if media_type != JSON_MEDIA_TYPE or params.get("charset", "utf-8") != "utf-8":
+        raise UnsupportedMediaType(f"Content-Type must be application/json (UTF-8), not {header[:100]!r}.")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise MalformedBody("The request body must not start with a byte order mark.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody("The request body is not valid UTF-8.") from None
+    try:
+        document = json.loads(
+            text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys
+        )
+    except RecursionError:
+        raise MalformedBody("The request body is nested too deeply.") from None
+    except ValueError as error:
+        raise MalformedBody(f"The request body is not valid JSON: {str(error)[:200]}") from None
+    if not isinstance(document, dict):
+        raise MalformedBody("The request body must be a JSON object.")
+    return document
+
+
+def query_params(request: Request) -> dict[str, list[str]]:
+    params = request.query_params
+    return {name: params.getlist(name) for name in params} if params else {}
+
+
+def etag(version: int) -> str:
+    """A strong validator: every write bumps the version, so it names one representation."""
+    return f'"{version}"'
+
+
+def request_id(request: Request | None) -> str:
+    context = getattr(request, "context", None) or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+def resource_url(request: Request, *segments: str) -> str:
+    """The path of a sub-resource as the client addressed this one (stage prefix included)."""
+    context = request.context or {}
+    base = str(context.get("path") or request.path).rstrip("/")
+    return "/".join([base, *segments])
+
+
+def error_response(error: DomainError) -> Response:
+    return Response(body=error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def envelope_chalice_error(response: Response, request: Request | None) -> Response:
+    """Give the errors Chalice answers by itself (415, 405, 500, ...) the API's envelope."""
+    body = response.body
+    if response.status_code < 400 or (isinstance(body, Mapping) and "error" in body):
+        return response
+    code = "error"
+    message = "The request failed."
+    if isinstance(body, Mapping):
+        code = _CHALICE_CODES.get(str(body.get("Code")), code)
+        message = str(body.get("Message") or message)
+    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-type"}
+    failure_id = None
+    if response.status_code >= 500:
+        # Never show internals: the log has the stack trace under this request id.
+        failure_id = request_id(request)
+        code, message = "internal_error", "An internal error occurred."
+        log.error("Request failed with %s, request_id=%s", response.status_code, failure_id)
+    body = error_body(code, message, request_id=failure_id)
+    return Response(body=body, status_code=response.status_code, headers=headers)

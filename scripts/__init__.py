@@ -1,0 +1,1 @@
+"""Local-stack helpers shared by `make run`, `make test` and the test fixtures."""
