@@ -1,0 +1,80 @@
+"""Run the `make run` stack (scripts.local_stack) as a subprocess, the way a user does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from scripts.dynamodb_local import ROOT, free_port, port_in_use
+
+READY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class LiveStack:
+    data_dir: Path
+    dynamodb_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> LiveStack:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scripts.local_stack",
+                "--port",
+                str(self.api_port),
+                "--dynamodb-port",
+                str(self.dynamodb_port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the stack exited early:\n{self.process.stdout.read() if self.process.stdout else ''}"
+                )
+            try:
+                if requests.get(f"{self.base_url}/customers?limit=1", timeout=2).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError("the stack did not answer in time")
+
+    def stop(self) -> str:
+        """Ctrl-C, as a user would; return everything the stack printed."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=30)
+        return output
+
+    def ports_closed(self) -> bool:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if not port_in_use(self.api_port) and not port_in_use(self.dynamodb_port):
+                return True
+            time.sleep(0.1)
+        return False

@@ -1,0 +1,102 @@
+"""Shared test plumbing: the test environment and a JSON-speaking wrapper around Chalice's client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from chalice.test import Client, HTTPResponse
+
+from app import app
+from chalicelib import repository
+from chalicelib.config import get_settings
+from chalicelib.service import get_customer_service
+
+JSON = {"Content-Type": "application/json"}
+TEST_SECRET = "test-pagination-secret-0123456789abcdef"
+
+
+def stage_environment_for(suffix: str) -> dict[str, str]:
+    """A stage that is not ``local``, so nothing defaults to a DynamoDB Local endpoint."""
+    return {
+        "STAGE": "test",
+        "PAGINATION_SECRET": TEST_SECRET,
+        "CUSTOMERS_TABLE": f"customers-{suffix}",
+        "CUSTOMER_EMAILS_TABLE": f"customer-emails-{suffix}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def forget_cached_wiring() -> None:
+    """Settings, clients and the service are cached per process; tests change the environment."""
+    get_settings.cache_clear()
+    get_customer_service.cache_clear()
+    repository._client.cache_clear()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value))
+
+
+@dataclass
+class Api:
+    """The public HTTP interface, through chalice.test.Client."""
+
+    client: Client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HTTPResponse:
+        payload = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        if body is not None:
+            payload = json.dumps(body, default=_default).encode()
+        sent_headers = dict(JSON if payload is not None and headers is None else headers or {})
+        return self.client.http.request(method, path, headers=sent_headers, body=payload or b"")
+
+    def get(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> HTTPResponse:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> HTTPResponse:
+        return self.request("PUT", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def body(response: HTTPResponse) -> Any:
+    """Parse a response body the way a client should: numbers as Decimal, exactly."""
+    return json.loads(response.body, parse_float=Decimal)
+
+
+@contextmanager
+def api_on(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iterator[Api]:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    forget_cached_wiring()
+    repository.create_missing_tables(get_settings())
+    try:
+        with Client(app, stage_name="test") as client:
+            yield Api(client)
+    finally:
+        forget_cached_wiring()

@@ -1,0 +1,469 @@
+"""Every endpoint and rule through the public HTTP interface.
+
+The same classes run against moto here and against DynamoDB Local in
+tests/integration, through the ``api`` fixture each folder defines.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib import repository
+from chalicelib.config import get_settings
+from chalicelib.cursors import encode_cursor
+from chalicelib.seed_data import SAMPLE_CUSTOMERS
+from tests.support import TEST_SECRET, Api, body
+
+UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
+READ_ONLY = ("customer_id", "created_at", "updated_at", "version")
+
+
+def new_customer(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "first_name": "John",
+        "last_name": "Doe",
+        "email_address": f"john.{uuid.uuid4().hex[:8]}@example.com",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def create(api: Api, **overrides: Any) -> dict[str, Any]:
+    response = api.post("/customers", new_customer(**overrides))
+    assert response.status_code == 201, response.body
+    result: dict[str, Any] = body(response)
+    return result
+
+
+def assert_error(response: Any, status: int, code: str, *fields: str) -> dict[str, Any]:
+    """The error envelope, with the expected status, code and named fields."""
+    assert response.status_code == status, response.body
+    error = body(response)["error"]
+    assert set(error) >= {"code", "message", "details"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    for name in fields:
+        assert name in error["details"], error
+    result: dict[str, Any] = error
+    return result
+
+
+def all_customers(api: Api, limit: int = 100) -> list[dict[str, Any]]:
+    customers: list[dict[str, Any]] = []
+    path = f"/customers?limit={limit}"
+    while True:
+        page = body(api.get(path))
+        customers.extend(page["customers"])
+        if page["next_token"] is None:
+            return customers
+        path = f"/customers?limit={limit}&next_token={page['next_token']}"
+
+
+class TestCreateCustomer:
+    def test_create_customer_returns_201_with_whole_customer_location_and_etag(self, api: Api) -> None:
+        response = api.post(
+            "/customers",
+            {
+                "first_name": "John",
+                "last_name": "Doe",
+                "email_address": "john.doe@example.com",
+                "phone_number": "555-0123",
+                "preferred_communication_channels": ["email", "phone"],
+                "is_loyalty_member": "y",
+                "lifetime_value": Decimal("1500.00"),
+            },
+        )
+        assert response.status_code == 201
+        customer = body(response)
+        assert uuid.UUID(customer["customer_id"]).version == 4
+        assert response.headers["Location"] == f"/customers/{customer['customer_id']}"
+        assert response.headers["ETag"] == '"1"'
+        assert customer["version"] == 1
+        assert customer["preferred_communication_channels"] == ["email", "phone"]
+        assert customer["lifetime_value"] == 1500
+        assert customer["customer_status"] == "active"
+        assert UTC_TIMESTAMP.fullmatch(customer["created_at"])
+        assert customer["created_at"] == customer["updated_at"] == customer["customer_acquisition_date"]
+
+    def test_create_customer_with_partial_body_applies_defaults(self, api: Api) -> None:
+        customer = create(api)
+        assert customer["customer_status"] == "active"
+        assert customer["is_loyalty_member"] == "n"
+        assert customer["preferred_communication_channels"] == []
+        assert customer["lifetime_value"] == 0
+        assert "date_of_birth" not in customer
+
+    def test_create_customer_is_readable_afterwards(self, api: Api) -> None:
+        created = create(api, city="Springfield", date_of_birth="1985-03-15")
+        fetched = api.get(f"/customers/{created['customer_id']}")
+        assert fetched.status_code == 200
+        assert body(fetched) == created
+
+    def test_create_customer_keeps_money_exact(self, api: Api) -> None:
+        created = create(api, lifetime_value=Decimal("19.99"))
+        response = api.get(f"/customers/{created['customer_id']}")
+        assert b'"lifetime_value":19.99' in response.body
+        assert body(response)["lifetime_value"] == Decimal("19.99")
+
+    def test_create_customer_strips_names_and_normalises_acquisition_date_to_utc(self, api: Api) -> None:
+        customer = create(api, first_name="  Ann ", customer_acquisition_date="2024-05-01T12:30:00+02:00")
+        assert customer["first_name"] == "Ann"
+        assert customer["customer_acquisition_date"] == "2024-05-01T10:30:00Z"
+
+    def test_create_customer_reads_naive_datetime_as_utc(self, api: Api) -> None:
+        customer = create(api, customer_acquisition_date="2024-05-01T12:30:00")
+        assert customer["customer_acquisition_date"] == "2024-05-01T12:30:00Z"
+
+    @pytest.mark.parametrize("field", READ_ONLY)
+    def test_create_customer_refuses_read_only_field(self, api: Api, field: str) -> None:
+        value: Any = 7 if field == "version" else str(uuid.uuid4())
+        response = api.post("/customers", new_customer(**{field: value}))
+        assert_error(response, 400, "validation_error", field)
+        assert all_customers(api) == []
+
+    def test_create_customer_requires_names_and_email(self, api: Api) -> None:
+        response = api.post("/customers", {"city": "Austin"})
+        assert_error(response, 400, "validation_error", "first_name", "last_name", "email_address")
+
+    def test_create_customer_with_duplicate_email_is_409_case_insensitively(self, api: Api) -> None:
+        create(api, email_address="Jane@Example.com")
+        response = api.post("/customers", new_customer(email_address="jane@example.COM"))
+        assert_error(response, 409, "email_in_use", "email_address")
+        assert len(all_customers(api)) == 1
+
+    def test_create_customer_names_every_bad_field(self, api: Api) -> None:
+        response = api.post(
+            "/customers",
+            {
+                "first_name": None,
+                "last_name": True,
+                "email_address": "not an email",
+                "date_of_birth": "2999-01-01",
+                "preferred_communication_channels": ["email", "email"],
+                "is_loyalty_member": "yes",
+                "customer_status": "gone",
+                "lifetime_value": "12.50",
+                "nickname": "JD",
+            },
+        )
+        assert_error(
+            response,
+            400,
+            "validation_error",
+            "first_name",
+            "last_name",
+            "email_address",
+            "date_of_birth",
+            "preferred_communication_channels",
+            "is_loyalty_member",
+            "customer_status",
+            "lifetime_value",
+            "nickname",
+        )
+
+
+class TestGetCustomer:
+    def test_get_customer_returns_it_with_etag(self, api: Api) -> None:
+        created = create(api)
+        response = api.get(f"/customers/{created['customer_id']}")
+        assert response.status_code == 200
+        assert response.headers["ETag"] == '"1"'
+        assert body(response)["email_address"] == created["email_address"]
+
+    def test_get_customer_accepts_upper_case_uuid(self, api: Api) -> None:
+        created = create(api)
+        response = api.get(f"/customers/{created['customer_id'].upper()}")
+        assert response.status_code == 200
+        assert body(response)["customer_id"] == created["customer_id"]
+
+    def test_get_customer_absent_is_404(self, api: Api) -> None:
+        assert_error(api.get(f"/customers/{uuid.uuid4()}"), 404, "not_found")
+
+    @pytest.mark.parametrize(
+        "bad_id", ["abc", "..%2F..%2Fetc%2Fpasswd", "1" * 300, "%C3%A9t%C3%A9", "{" + "0" * 32 + "}"]
+    )
+    def test_get_customer_with_invalid_id_is_400(self, api: Api, bad_id: str) -> None:
+        assert_error(api.get(f"/customers/{bad_id}"), 400, "validation_error", "customer_id")
+
+
+class TestUpdateCustomer:
+    def test_update_customer_changes_only_given_fields_and_bumps_version(self, api: Api) -> None:
+        created = create(api, city="Austin", lifetime_value=Decimal("10"))
+        response = api.put(
+            f"/customers/{created['customer_id']}",
+            {"lifetime_value": Decimal("2000.00"), "customer_status": "active"},
+        )
+        assert response.status_code == 200
+        updated = body(response)
+        assert updated["lifetime_value"] == 2000
+        assert updated["city"] == "Austin"
+        assert updated["version"] == 2
+        assert response.headers["ETag"] == '"2"'
+        assert updated["updated_at"] >= created["updated_at"]
+        assert updated["created_at"] == created["created_at"]
+        assert body(api.get(f"/customers/{created['customer_id']}")) == updated
+
+    def test_update_customer_absent_is_404_and_creates_nothing(self, api: Api) -> None:
+        missing = uuid.uuid4()
+        assert_error(api.put(f"/customers/{missing}", {"customer_status": "inactive"}), 404, "not_found")
+        assert_error(api.put(f"/customers/{missing}", {"email_address": "x@example.com"}), 404, "not_found")
+        assert all_customers(api) == []
+
+    def test_update_customer_with_empty_body_is_400(self, api: Api) -> None:
+        created = create(api)
+        assert_error(api.put(f"/customers/{created['customer_id']}", {}), 400, "validation_error", "_schema")
+
+    @pytest.mark.parametrize("field", [*READ_ONLY, "favourite_colour"])
+    def test_update_customer_refuses_read_only_and_unknown_fields(self, api: Api, field: str) -> None:
+        created = create(api)
+        response = api.put(f"/customers/{created['customer_id']}", {field: "x", "city": "Paris"})
+        assert_error(response, 400, "validation_error", field)
+        assert body(api.get(f"/customers/{created['customer_id']}")) == created
+
+    def test_update_customer_email_moves_uniqueness_claim(self, api: Api) -> None:
+        created = create(api, email_address="old@example.com")
+        response = api.put(f"/customers/{created['customer_id']}", {"email_address": "new@example.com"})
+        assert response.status_code == 200
+        assert body(response)["email_address"] == "new@example.com"
+        # The old address is free again, the new one is taken.
+        create(api, email_address="OLD@example.com")
+        assert_error(api.post("/customers", new_customer(email_address="New@Example.com")), 409, "email_in_use")
+
+    def test_update_customer_email_to_one_in_use_is_409_and_changes_nothing(self, api: Api) -> None:
+        first = create(api, email_address="first@example.com")
+        second = create(api, email_address="second@example.com")
+        response = api.put(
+            f"/customers/{second['customer_id']}", {"email_address": "FIRST@example.com", "city": "Rome"}
+        )
+        assert_error(response, 409, "email_in_use", "email_address")
+        assert body(api.get(f"/customers/{second['customer_id']}")) == second
+        assert body(api.get(f"/customers/{first['customer_id']}")) == first
+
+    def test_update_customer_email_case_only_keeps_the_claim(self, api: Api) -> None:
+        created = create(api, email_address="case@example.com")
+        response = api.put(f"/customers/{created['customer_id']}", {"email_address": "Case@Example.com"})
+        assert response.status_code == 200
+        assert body(response)["email_address"] == "Case@Example.com"
+        assert_error(api.post("/customers", new_customer(email_address="case@example.com")), 409, "email_in_use")
+
+    def test_update_customer_with_invalid_id_is_400(self, api: Api) -> None:
+        assert_error(api.put("/customers/nope", {"city": "Rome"}), 400, "validation_error", "customer_id")
+
+
+class TestDeleteCustomer:
+    def test_delete_customer_returns_204_and_removes_it(self, api: Api) -> None:
+        created = create(api)
+        response = api.delete(f"/customers/{created['customer_id']}")
+        assert response.status_code == 204
+        assert response.body == b""
+        assert_error(api.get(f"/customers/{created['customer_id']}"), 404, "not_found")
+
+    def test_delete_customer_frees_its_email(self, api: Api) -> None:
+        created = create(api, email_address="reuse@example.com")
+        api.delete(f"/customers/{created['customer_id']}")
+        assert create(api, email_address="Reuse@example.com")["email_address"] == "Reuse@example.com"
+
+    def test_delete_customer_absent_is_404(self, api: Api) -> None:
+        assert_error(api.delete(f"/customers/{uuid.uuid4()}"), 404, "not_found")
+
+    def test_delete_customer_twice_is_404_the_second_time(self, api: Api) -> None:
+        created = create(api)
+        assert api.delete(f"/customers/{created['customer_id']}").status_code == 204
+        assert_error(api.delete(f"/customers/{created['customer_id']}"), 404, "not_found")
+
+
+class TestListCustomers:
+    def test_list_customers_empty_has_null_next_token(self, api: Api) -> None:
+        response = api.get("/customers")
+        assert response.status_code == 200
+        assert body(response) == {"customers": [], "next_token": None}
+
+    def test_list_customers_walk_returns_everyone_exactly_once(self, api: Api) -> None:
+        ids = {create(api)["customer_id"] for _ in range(23)}
+        seen: list[str] = []
+        path = "/customers?limit=5"
+        pages = 0
+        while True:
+            page = body(api.get(path))
+            pages += 1
+            assert len(page["customers"]) <= 5
+            seen.extend(c["customer_id"] for c in page["customers"])
+            if page["next_token"] is None:
+                break
+            path = f"/customers?limit=5&next_token={page['next_token']}"
+        assert sorted(seen) == sorted(ids)
+        assert pages == 5  # 5+5+5+5+3: the last page says it is the last
+
+    def test_list_customers_default_page_is_25(self, api: Api) -> None:
+        for _ in range(26):
+            create(api)
+        page = body(api.get("/customers"))
+        assert len(page["customers"]) == 25
+        assert page["next_token"] is not None
+
+    def test_list_customers_page_is_one_bounded_dynamodb_call(self, api: Api) -> None:
+        for _ in range(12):
+            create(api)
+        calls: list[tuple[str, Any]] = []
+        client = repository.dynamodb_client(get_settings())
+
+        def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
+            calls.append((model.name, params.get("body")))
+
+        client.meta.events.register("before-call.dynamodb", record)
+        try:
+            assert len(body(api.get("/customers?limit=4"))["customers"]) == 4
+        finally:
+            client.meta.events.unregister("before-call.dynamodb", record)
+        assert [name for name, _ in calls] == ["Scan"]
+        assert '"Limit": 5' in calls[0][1].decode() or b'"Limit": 5' in calls[0][1]
+
+    @pytest.mark.parametrize(
+        "query", ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=5&limit=6"]
+    )
+    def test_list_customers_bad_limit_is_400(self, api: Api, query: str) -> None:
+        assert_error(api.get(f"/customers?{query}"), 400, "validation_error", "limit")
+
+    def test_list_customers_unknown_parameter_is_400(self, api: Api) -> None:
+        assert_error(api.get("/customers?status=active"), 400, "validation_error", "status")
+
+    @pytest.mark.parametrize(
+        "token",
+        ["garbage", "a.b", "....", "eyJ2IjoxfQ.AAAA", "x" * 3000, "%00", "ü.ü"],
+    )
+    def test_list_customers_garbage_token_is_400(self, api: Api, token: str) -> None:
+        assert_error(api.get(f"/customers?next_token={token}"), 400, "validation_error", "next_token")
+
+    def test_list_customers_tampered_token_is_400(self, api: Api) -> None:
+        for _ in range(3):
+            create(api)
+        token = body(api.get("/customers?limit=1"))["next_token"]
+        payload, signature = token.split(".")
+        flipped = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+        assert_error(api.get(f"/customers?next_token={flipped}.{signature}"), 400, "validation_error", "next_token")
+
+    def test_list_customers_foreign_token_is_400(self, api: Api) -> None:
+        key = {"customer_id": str(uuid.uuid4())}
+        other_secret = encode_cursor(key, secret=b"another-deployment-secret-xxxxxxxx", scope="customers:list")
+        other_scope = encode_cursor(key, secret=TEST_SECRET.encode(), scope="orders:list")
+        other_shape = encode_cursor({"email_key": "a@b.c"}, secret=TEST_SECRET.encode(), scope="customers:list")
+        for token in (other_secret, other_scope, other_shape):
+            assert_error(api.get(f"/customers?next_token={token}"), 400, "validation_error", "next_token")
+
+
+class TestSeed:
+    def test_seed_creates_ten_samples_then_adds_nothing(self, api: Api) -> None:
+        first = api.post("/seed")
+        assert first.status_code == 201
+        assert len(body(first)["created"]) == 10
+        second = api.post("/seed")
+        assert second.status_code == 200
+        report = body(second)
+        assert report["created"] == []
+        assert sorted(report["already_present"]) == sorted(c["customer_id"] for c in SAMPLE_CUSTOMERS)
+        assert "10 were already there" in report["message"]
+        assert len(all_customers(api)) == 10
+
+    def test_seed_restores_only_what_is_missing_and_never_overwrites(self, api: Api) -> None:
+        api.post("/seed")
+        kept, removed = SAMPLE_CUSTOMERS[0]["customer_id"], SAMPLE_CUSTOMERS[1]["customer_id"]
+        api.put(f"/customers/{kept}", {"lifetime_value": 1})
+        api.delete(f"/customers/{removed}")
+        response = api.post("/seed")
+        assert response.status_code == 201
+        assert body(response)["created"] == [removed]
+        assert body(api.get(f"/customers/{kept}"))["lifetime_value"] == 1
+
+    def test_seed_skips_sample_whose_email_another_customer_took(self, api: Api) -> None:
+        sample = SAMPLE_CUSTOMERS[2]
+        create(api, email_address=sample["email_address"])
+        report = body(api.post("/seed"))
+        assert report["email_taken"] == [sample["customer_id"]]
+        assert len(report["created"]) == 9
+        assert_error(api.get(f"/customers/{sample['customer_id']}"), 404, "not_found")
+
+    def test_seed_samples_are_valid_customers(self, api: Api) -> None:
+        api.post("/seed")
+        sample = SAMPLE_CUSTOMERS[0]
+        customer = body(api.get(f"/customers/{sample['customer_id']}"))
+        assert customer["email_address"] == sample["email_address"]
+        assert customer["lifetime_value"] == sample["lifetime_value"]
+
+
+class TestRequestErrors:
+    @pytest.mark.parametrize(
+        ("raw", "status", "code"),
+        [
+            ("{", 400, "invalid_body"),
+            ('{"first_name": "a",}', 400, "invalid_body"),
+            ("[]", 400, "invalid_body"),
+            ('"text"', 400, "invalid_body"),
+            ("42", 400, "invalid_body"),
+            ("null", 400, "invalid_body"),
+            ("", 400, "invalid_body"),
+            ('{"lifetime_value": NaN}', 400, "invalid_body"),
+            ('{"lifetime_value": Infinity}', 400, "invalid_body"),
+            ('{"lifetime_value": -Infinity}', 400, "invalid_body"),
+            ("[" * 5000 + "]" * 5000, 400, "invalid_body"),
+            ('{"first_name": "a", "first_name": "b"}', 400, "invalid_body"),
+            ("\ufeff{}", 400, "invalid_body"),
+        ],
+    )
+    def test_malformed_body_is_400_envelope(self, api: Api, raw: str, status: int, code: str) -> None:
+        assert_error(api.post("/customers", raw=raw, headers={"Content-Type": "application/json"}), status, code)
+        assert all_customers(api) == []
+
+    def test_invalid_utf8_is_400(self, api: Api) -> None:
+        response = api.post("/customers", raw=b'{"first_name": "\xff"}', headers={"Content-Type": "application/json"})
+        assert_error(response, 400, "invalid_body")
+
+    def test_huge_number_is_rejected_by_field(self, api: Api) -> None:
+        response = api.post("/customers", raw='{"lifetime_value": 1e400}', headers={"Content-Type": "application/json"})
+        assert_error(response, 400, "validation_error", "lifetime_value")
+
+    def test_body_over_limit_is_413(self, api: Api) -> None:
+        raw = '{"first_name": "' + "a" * (70 * 1024) + '"}'
+        assert_error(
+            api.post("/customers", raw=raw, headers={"Content-Type": "application/json"}), 413, "payload_too_large"
+        )
+
+    @pytest.mark.parametrize(
+        "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"]
+    )
+    def test_wrong_content_type_is_415(self, api: Api, content_type: str) -> None:
+        response = api.post("/customers", raw="{}", headers={"Content-Type": content_type})
+        assert_error(response, 415, "unsupported_media_type")
+
+    def test_missing_content_type_is_415(self, api: Api) -> None:
+        assert_error(api.post("/customers", raw="{}", headers={}), 415, "unsupported_media_type")
+
+    def test_json_content_type_with_charset_and_any_case_is_accepted(self, api: Api) -> None:
+        response = api.post(
+            "/customers",
+            raw='{"first_name":"A","last_name":"B","email_address":"ab@example.com"}',
+            headers={"Content-Type": "Application/JSON; charset=UTF-8"},
+        )
+        assert response.status_code == 201
+
+    def test_get_with_unrelated_content_type_still_works(self, api: Api) -> None:
+        assert api.get("/customers", headers={"Content-Type": "text/plain"}).status_code == 200
+
+    def test_method_not_allowed_is_405_envelope_with_allow(self, api: Api) -> None:
+        response = api.request("PATCH", "/customers")
+        assert_error(response, 405, "method_not_allowed")
+        assert "POST" in response.headers["Allow"]
+
+    def test_store_failure_is_500_envelope_with_request_id_and_no_internals(self, api: Api) -> None:
+        repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
+        response = api.get(f"/customers/{uuid.uuid4()}")
+        error = assert_error(response, 500, "internal_error")
+        assert error["request_id"]
+        assert b"Traceback" not in response.body
+        assert b"ResourceNotFound" not in response.body
+        assert b"customers-" not in response.body
