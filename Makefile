@@ -18,8 +18,9 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: '$(PYTHON)' not found: install Python 3.11+ (Debian: sudo apt-get install python3 python3-venv)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed, found " + sys.version.split()[0] + ": install python3.11 (Debian: sudo apt-get install python3 python3-venv)")'
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "error: the venv module is missing: sudo apt-get install python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "error: Python's venv/ensurepip is missing: install it (Debian: sudo apt-get install python3-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -51,6 +52,7 @@ e2e: dynamodb-local ## End-to-end tests (live chalice local + DynamoDB Local)
 	$(BIN)/pytest tests/e2e
 
 test: dynamodb-local lint ## Everything: lint, types, unit, integration and e2e tests
+	@$(PY) -m scripts.tools curl
 	$(BIN)/pytest tests
 
 clean: ## Remove the virtualenv and caches (keeps DynamoDB Local and its data)
