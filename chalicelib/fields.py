@@ -27,6 +27,8 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # knowingly, and each makes two addresses that look identical compare different.
 _EMAIL_FORBIDDEN_CATEGORIES = _FORBIDDEN_CATEGORIES | {"Zs", "Cf", "Co", "Cn"}
 
+_CENT = Decimal("0.01")
+_DIGITS_RE = re.compile(r"[0-9]{1,9}")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?", re.IGNORECASE)
 # The earliest "today" anywhere on Earth is UTC-12 and the latest UTC+14: a birth
@@ -93,11 +95,8 @@ class BirthDate(fields.Field[str]):
 
 def format_utc(moment: datetime) -> str:
     """The one timestamp format the API stores and returns: UTC with ``Z``."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
+    # isoformat, not strftime: glibc's %Y does not zero-pad years before 1000.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 class UtcDateTime(fields.Field[str]):
@@ -145,12 +144,24 @@ class Money(fields.Field[Decimal]):
             raise ValidationError("Must be a finite number.")
         if number < 0 or number > self.maximum:
             raise ValidationError(f"Must be between 0 and {self.maximum}.")
-        if number != number.quantize(Decimal("0.01")):
+        cents = number.quantize(_CENT)
+        if number != cents:
             raise ValidationError("Must have at most 2 decimal places.")
-        return number
+        # The quantized form, never the digits as sent: 0e1000000 or forty trailing zeros
+        # are the same amount but exceed what DynamoDB stores; "+ 0" turns -0.00 into 0.00.
+        return cents + 0
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> int | float | None:
         if value is None:
             return None
         number = Decimal(value)
         return int(number) if number == number.to_integral_value() else float(number)
+
+
+class QueryInteger(fields.Integer):
+    """A query-string integer in plain ASCII digits: ``int()`` alone would also take ``"1_0"``, ``" 5"``, ``"+5"``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not _DIGITS_RE.fullmatch(value):
+            raise ValidationError("Not a valid integer.")
+        return int(value)

@@ -15,7 +15,7 @@ from typing import Any, cast
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.fields import BirthDate, CleanString, EmailAddress, Money, UtcDateTime
+from chalicelib.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
 
 CHANNELS = ("email", "text", "phone")
 LOYALTY_FLAGS = ("y", "n")
@@ -24,7 +24,8 @@ MAX_LIFETIME_VALUE = Decimal("999999999999.99")
 READ_ONLY_FIELDS = frozenset({"customer_id", "created_at", "updated_at", "version"})
 
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_PHONE_RE = re.compile(r"\+?[0-9][0-9 ().\-]*(\s*(x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+# Anchored at both ends: marshmallow's Regexp validator only matches a prefix.
+_PHONE_RE = re.compile(r"\+?[0-9][0-9 ().\-]*(\s*(x|ext\.?)\s*[0-9]{1,6})?\Z", re.IGNORECASE)
 
 
 def _unique_items(values: list[str]) -> None:
@@ -72,7 +73,7 @@ class ListCustomersQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    limit = fields.Integer(validate=validate.Range(min=1, max=100))
+    limit = QueryInteger(validate=validate.Range(min=1, max=100))
     next_token = fields.String(validate=validate.Length(min=1, max=2048))
 
 

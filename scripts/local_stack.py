@@ -61,7 +61,9 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
         print(f"API on http://{host}:{port} (Ctrl-C stops everything)", flush=True)
         api = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "chalice"),
+                sys.executable,
+                "-m",
+                "scripts.chalice_local",
                 "local",
                 "--stage",
                 STAGE,
