@@ -6,6 +6,7 @@ tests/integration, through the ``api`` fixture each folder defines.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from decimal import Decimal
@@ -459,11 +460,19 @@ class TestRequestErrors:
         assert_error(response, 405, "method_not_allowed")
         assert "POST" in response.headers["Allow"]
 
-    def test_store_failure_is_500_envelope_with_request_id_and_no_internals(self, api: Api) -> None:
+    def test_store_failure_is_500_envelope_with_request_id_and_no_internals(
+        self, api: Api, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # Given a store that fails in a way no rule expects (its table is gone)
         repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
-        response = api.get(f"/customers/{uuid.uuid4()}")
+        # When a customer is read
+        with caplog.at_level(logging.INFO):
+            response = api.get(f"/customers/{uuid.uuid4()}")
+        # Then the client gets the envelope and a request id, and the log has the stack trace under that id
         error = assert_error(response, 500, "internal_error")
         assert error["request_id"]
+        assert any(record.exc_info and "ResourceNotFoundException" in caplog.text for record in caplog.records)
+        assert f"request_id={error['request_id']}" in caplog.text
         assert b"Traceback" not in response.body
         assert b"ResourceNotFound" not in response.body
         assert b"customers-" not in response.body
