@@ -14,18 +14,19 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.config import get_settings
 from chalicelib.errors import DomainError
+from chalicelib.preconditions import VersionCondition, etag, parse_condition
 from chalicelib.schemas import (
     dump_customer,
     load_customer_changes,
     load_list_query,
     load_new_customer,
     parse_customer_id,
+    parse_idempotency_key,
 )
 from chalicelib.service import CustomerService, get_customer_service
 from chalicelib.web import (
     envelope_chalice_error,
     error_response,
-    etag,
     query_params,
     read_json_object,
     resource_url,
@@ -54,6 +55,10 @@ def _body() -> dict[str, Any]:
     return read_json_object(_request(), get_settings().max_body_bytes)
 
 
+def _if_match() -> VersionCondition | None:
+    return parse_condition("If-Match", _request().headers.get("if-match"), weak_comparison=False)
+
+
 def _customer_response(customer: dict[str, Any], status: int = 200, **headers: str) -> Response:
     return Response(
         body=dump_customer(customer), status_code=status, headers={"ETag": etag(customer["version"]), **headers}
@@ -69,26 +74,34 @@ def list_customers() -> dict[str, Any]:
 
 @app.route("/customers", methods=["POST"], content_types=ANY_CONTENT)
 def create_customer() -> Response:
-    customer = _service().create_customer(load_new_customer(_body()))
-    location = resource_url(_request(), customer["customer_id"])
-    return _customer_response(customer, 201, Location=location)
+    key = parse_idempotency_key(_request().headers.get("idempotency-key"))
+    result = _service().create_customer(load_new_customer(_body()), idempotency_key=key)
+    customer = result.customer
+    headers = {"Location": resource_url(_request(), customer["customer_id"])}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _customer_response(customer, 201, **headers)
 
 
 @app.route(CUSTOMER_PATH, methods=["GET"], content_types=ANY_CONTENT)
 def get_customer(customer_id: str) -> Response:
-    return _customer_response(_service().get_customer(parse_customer_id(customer_id)))
+    customer = _service().get_customer(parse_customer_id(customer_id))
+    if_none_match = parse_condition("If-None-Match", _request().headers.get("if-none-match"), weak_comparison=True)
+    if if_none_match is not None and if_none_match.matches(customer["version"]):
+        return Response(body="", status_code=304, headers={"ETag": etag(customer["version"])})
+    return _customer_response(customer)
 
 
 @app.route(CUSTOMER_PATH, methods=["PUT"], content_types=ANY_CONTENT)
 def update_customer(customer_id: str) -> Response:
     customer_id = parse_customer_id(customer_id)
     changes = load_customer_changes(_body())
-    return _customer_response(_service().update_customer(customer_id, changes))
+    return _customer_response(_service().update_customer(customer_id, changes, _if_match()))
 
 
 @app.route(CUSTOMER_PATH, methods=["DELETE"], content_types=ANY_CONTENT)
 def delete_customer(customer_id: str) -> Response:
-    _service().delete_customer(parse_customer_id(customer_id))
+    _service().delete_customer(parse_customer_id(customer_id), _if_match())
     return Response(body="", status_code=204)
 
 

@@ -26,6 +26,7 @@ class Settings:
     stage: str
     customers_table: str
     emails_table: str
+    idempotency_table: str
     dynamodb_endpoint_url: str | None
     aws_region: str
     pagination_secret: bytes
@@ -90,6 +91,7 @@ def get_settings() -> Settings:
         stage=stage,
         customers_table=os.environ.get("CUSTOMERS_TABLE", f"customers-{stage}"),
         emails_table=os.environ.get("CUSTOMER_EMAILS_TABLE", f"customer-emails-{stage}"),
+        idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", f"customer-idempotency-{stage}"),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),

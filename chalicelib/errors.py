@@ -111,3 +111,31 @@ class CustomerAlreadyExists(DomainError):
     status_code = 409
     code = "conflict"
     message = "A customer with this id already exists."
+
+
+class PreconditionFailed(DomainError):
+    """If-Match named versions the customer no longer has: someone else wrote in between."""
+
+    status_code = 412
+    code = "precondition_failed"
+    message = "The customer has changed since you read it; fetch it again and retry with its new ETag."
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used with a different request body."
+
+    def __init__(self) -> None:
+        super().__init__(details={"Idempotency-Key": ["Already used with a different body; use a new key."]})
+
+
+class RequestInProgress(DomainError):
+    """A request with the same Idempotency-Key is being processed right now."""
+
+    status_code = 409
+    code = "request_in_progress"
+    message = "A request with this Idempotency-Key is still in progress; retry shortly."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1"})

@@ -9,6 +9,8 @@ per process: building one costs milliseconds, and a warm Lambda reuses it.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,10 +27,11 @@ from chalicelib.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
     EmailAlreadyInUse,
+    RequestInProgress,
     StoreUnavailable,
     WriteConflict,
 )
-from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS
+from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,10 +51,30 @@ _TRANSIENT_ERRORS = frozenset(
         "TransactionInProgressException",
     }
 )
+# Reasons a transaction is cancelled that say "try again later", not "your condition failed".
+_TRANSIENT_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+CONDITION_FAILED = "ConditionalCheckFailed"
+# DynamoDB cancels a transaction that touches an item another transaction is writing;
+# botocore does not retry that, so a few short, jittered retries happen here.
+TRANSACTION_ATTEMPTS = 3
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 Customer = dict[str, Any]
+
+
+class IdempotencyKeyTaken(Exception):
+    """A live record for this Idempotency-Key exists; the service decides replay or 422."""
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    customer: Customer
+    expires_at: int
 
 
 def email_key(email_address: str) -> str:
@@ -69,25 +92,32 @@ def _from_item(item: Mapping[str, Any]) -> Customer:
     return customer
 
 
-def _cancellation_codes(error: ClientError) -> list[str]:
-    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+def _cancellation_codes(error: ClientError, expected: int) -> list[str]:
+    """One code per transaction item ("None" where that item was fine), padded to ``expected``."""
+    codes = [str(reason.get("Code") or "None") for reason in error.response.get("CancellationReasons", [])]
+    return codes + ["None"] * (expected - len(codes))
 
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _is_transient(error: ClientError) -> bool:
+    code = _error_code(error)
+    if code == "TransactionCanceledException":
+        codes = set(_cancellation_codes(error, 0))
+        return bool(codes & _TRANSIENT_CANCELLATIONS) and CONDITION_FAILED not in codes
+    return code in _TRANSIENT_ERRORS
+
+
 @contextmanager
 def _store_errors() -> Iterator[None]:
-    """Throttling, outages and timeouts that survive botocore's retries become a 503."""
+    """Throttling, conflicts, outages and timeouts that survive the retries become a 503."""
     try:
         yield
     except ClientError as error:
-        code = _error_code(error)
-        if code in _TRANSIENT_ERRORS or (
-            code == "TransactionCanceledException" and "TransactionConflict" in _cancellation_codes(error)
-        ):
-            log.warning("DynamoDB unavailable: %s", code)
+        if _is_transient(error):
+            log.warning("DynamoDB unavailable: %s", _error_code(error))
             raise StoreUnavailable() from error
         raise
     except BotoCoreError as error:  # connection failures and timeouts
@@ -102,14 +132,20 @@ class Page:
 
 
 class CustomerRepository:
-    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str) -> None:
         self._client = client
         self._customers = customers_table
         self._emails = emails_table
+        self._idempotency = idempotency_table
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CustomerRepository:
-        return cls(dynamodb_client(settings), CUSTOMERS.name(settings), CUSTOMER_EMAILS.name(settings))
+        return cls(
+            dynamodb_client(settings),
+            CUSTOMERS.name(settings),
+            CUSTOMER_EMAILS.name(settings),
+            IDEMPOTENCY_RECORDS.name(settings),
+        )
 
     def _customer_key(self, customer_id: str) -> dict[str, Any]:
         return {CUSTOMERS.hash_key: {"S": customer_id}}
@@ -120,6 +156,17 @@ class CustomerRepository:
     def _email_item(self, address: str, customer_id: str) -> dict[str, Any]:
         return {**self._email_key(address), "customer_id": {"S": customer_id}}
 
+    def _transact(self, items: list[Any]) -> None:
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                codes = set(_cancellation_codes(error, 0))
+                if attempt == TRANSACTION_ATTEMPTS or "TransactionConflict" not in codes or CONDITION_FAILED in codes:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not crypto
+
     def get(self, customer_id: str) -> Customer:
         with _store_errors():
             response = self._client.get_item(
@@ -129,35 +176,77 @@ class CustomerRepository:
             raise CustomerNotFound()
         return _from_item(response["Item"])
 
-    def create(self, customer: Customer) -> None:
-        """Write the customer and claim its email in one transaction; never overwrite."""
-        try:
-            with _store_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self._customers,
-                                "Item": _to_item(customer),
-                                "ConditionExpression": "attribute_not_exists(customer_id)",
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self._emails,
-                                "Item": self._email_item(customer["email_address"], customer["customer_id"]),
-                                "ConditionExpression": "attribute_not_exists(email_key)",
-                            }
-                        },
-                    ]
-                )
-        except ClientError as error:
-            customer_taken, email_taken = [*_cancellation_codes(error), "None", "None"][:2]
-            if customer_taken == "ConditionalCheckFailed":
-                raise CustomerAlreadyExists() from error
-            if email_taken == "ConditionalCheckFailed":
-                raise EmailAlreadyInUse() from error
-            raise
+    def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
+        """Write the customer, claim its email and (if keyed) record the request, all in one transaction.
+
+        Never overwrites: a taken id, a taken email or a live idempotency record
+        cancels the whole transaction, so no partial create can exist.
+        """
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._customers,
+                    "Item": _to_item(customer),
+                    "ConditionExpression": "attribute_not_exists(customer_id)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._emails,
+                    "Item": self._email_item(customer["email_address"], customer["customer_id"]),
+                    "ConditionExpression": "attribute_not_exists(email_key)",
+                }
+            },
+        ]
+        if idempotency is not None:
+            items.append({"Put": self._idempotency_put(idempotency)})
+        with _store_errors():
+            try:
+                self._transact(items)
+            except ClientError as error:
+                customer_taken, email_taken, key_taken = _cancellation_codes(error, 3)
+                if idempotency is not None and key_taken == CONDITION_FAILED:
+                    raise IdempotencyKeyTaken() from error
+                if idempotency is not None and "TransactionConflict" in (customer_taken, email_taken, key_taken):
+                    raise RequestInProgress() from error
+                if customer_taken == CONDITION_FAILED:
+                    raise CustomerAlreadyExists() from error
+                if email_taken == CONDITION_FAILED:
+                    raise EmailAlreadyInUse() from error
+                raise
+
+    def _idempotency_put(self, record: IdempotencyRecord) -> Any:
+        return {
+            "TableName": self._idempotency,
+            "Item": _to_item(
+                {
+                    IDEMPOTENCY_RECORDS.hash_key: record.key,
+                    "fingerprint": record.fingerprint,
+                    "customer": record.customer,
+                    IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+                }
+            ),
+            # DynamoDB deletes expired items lazily (within days): an expired one counts as absent.
+            "ConditionExpression": "attribute_not_exists(idempotency_key) OR expires_at < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+        }
+
+    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        """The live record for ``key``, or ``None`` if there is none or it has expired."""
+        with _store_errors():
+            response = self._client.get_item(
+                TableName=self._idempotency, Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}}, ConsistentRead=True
+            )
+        item = response.get("Item")
+        if item is None:
+            return None
+        values = {name: _deserializer.deserialize(value) for name, value in item.items()}
+        expires_at = int(values[IDEMPOTENCY_EXPIRY_ATTRIBUTE])
+        if expires_at < time.time():
+            return None
+        customer = dict(values["customer"])
+        customer["version"] = int(customer["version"])
+        return IdempotencyRecord(key, str(values["fingerprint"]), customer, expires_at)
 
     def update(
         self, customer_id: str, changes: Customer, *, updated_at: str, expected_version: int | None = None
@@ -169,80 +258,71 @@ class CustomerRepository:
         stored version is not the expected one.
         """
         request = self._update_request(customer_id, changes, updated_at, expected_version)
-        try:
-            with _store_errors():
+        with _store_errors():
+            try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
-        except ClientError as error:
-            if _error_code(error) != "ConditionalCheckFailedException":
-                raise
-            self.get(customer_id)  # raises CustomerNotFound when the customer is gone
-            raise WriteConflict() from error
+            except ClientError as error:
+                if _error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                self.get(customer_id)  # raises CustomerNotFound when the customer is gone
+                raise WriteConflict() from error
         return _from_item(response["Attributes"])
 
     def update_with_new_email(self, current: Customer, changes: Customer, *, updated_at: str) -> Customer:
         """Change the email: claim the new address, free the old one and update the customer atomically."""
         customer_id = current["customer_id"]
         update = self._update_request(customer_id, changes, updated_at, current["version"])
-        try:
-            with _store_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self._emails,
-                                "Item": self._email_item(changes["email_address"], customer_id),
-                                "ConditionExpression": "attribute_not_exists(email_key)",
-                            }
-                        },
-                        {
-                            "Delete": {
-                                "TableName": self._emails,
-                                "Key": self._email_key(current["email_address"]),
-                                "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
-                                "ExpressionAttributeValues": {":id": {"S": customer_id}},
-                            }
-                        },
-                        {"Update": update},
-                    ]
-                )
-        except ClientError as error:
-            codes = _cancellation_codes(error)
-            if codes[:1] == ["ConditionalCheckFailed"]:
-                raise EmailAlreadyInUse() from error
-            if "ConditionalCheckFailed" in codes:
-                raise WriteConflict() from error
-            raise
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._emails,
+                    "Item": self._email_item(changes["email_address"], customer_id),
+                    "ConditionExpression": "attribute_not_exists(email_key)",
+                }
+            },
+            {"Delete": self._release_email(current)},
+            {"Update": update},
+        ]
+        with _store_errors():
+            try:
+                self._transact(items)
+            except ClientError as error:
+                codes = _cancellation_codes(error, 3)
+                if codes[0] == CONDITION_FAILED:
+                    raise EmailAlreadyInUse() from error
+                if CONDITION_FAILED in codes:
+                    raise WriteConflict() from error
+                raise
         return {**current, **changes, "updated_at": updated_at, "version": current["version"] + 1}
+
+    def _release_email(self, current: Customer) -> Any:
+        return {
+            "TableName": self._emails,
+            "Key": self._email_key(current["email_address"]),
+            "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": current["customer_id"]}},
+        }
 
     def delete(self, current: Customer) -> None:
         """Delete the customer and free its email, provided it has not changed since read."""
-        customer_id = current["customer_id"]
-        try:
-            with _store_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Delete": {
-                                "TableName": self._customers,
-                                "Key": self._customer_key(customer_id),
-                                "ConditionExpression": "version = :version",
-                                "ExpressionAttributeValues": {":version": {"N": str(current["version"])}},
-                            }
-                        },
-                        {
-                            "Delete": {
-                                "TableName": self._emails,
-                                "Key": self._email_key(current["email_address"]),
-                                "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
-                                "ExpressionAttributeValues": {":id": {"S": customer_id}},
-                            }
-                        },
-                    ]
-                )
-        except ClientError as error:
-            if "ConditionalCheckFailed" in _cancellation_codes(error):
-                raise WriteConflict() from error
-            raise
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self._customers,
+                    "Key": self._customer_key(current["customer_id"]),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": {":version": {"N": str(current["version"])}},
+                }
+            },
+            {"Delete": self._release_email(current)},
+        ]
+        with _store_errors():
+            try:
+                self._transact(items)
+            except ClientError as error:
+                if CONDITION_FAILED in _cancellation_codes(error, 2):
+                    raise WriteConflict() from error
+                raise
 
     def page(self, limit: int, start_key: dict[str, str] | None) -> Page:
         """One bounded Scan call: at most ``limit + 1`` items, so the last page has no next key.
@@ -324,5 +404,9 @@ def create_missing_tables(settings: Settings) -> list[str]:
         if name not in existing:
             client.create_table(**spec.create_table_request(name))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+            if spec.ttl_attribute is not None:
+                client.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+                )
             created.append(name)
     return created

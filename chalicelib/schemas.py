@@ -130,3 +130,18 @@ def parse_customer_id(raw: str) -> str:
     if not _UUID_RE.fullmatch(raw):
         raise ValidationFailed("Invalid customer id.", details={"customer_id": ["Not a valid UUID."]})
     return raw.lower()
+
+
+_IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    """1 to 255 printable ASCII characters (a UUID is typical); absent means "not keyed"."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise ValidationFailed(
+            "Invalid request headers.",
+            details={"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
+        )
+    return value

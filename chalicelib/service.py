@@ -7,6 +7,8 @@ and leaves every DynamoDB detail to :class:`CustomerRepository`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,16 +20,22 @@ from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.errors import (
     CustomerAlreadyExists,
     EmailAlreadyInUse,
+    IdempotencyKeyReused,
+    PreconditionFailed,
+    RequestInProgress,
     ValidationFailed,
     WriteConflict,
 )
 from chalicelib.fields import format_utc
-from chalicelib.repository import Customer, CustomerRepository, email_key
+from chalicelib.preconditions import VersionCondition
+from chalicelib.repository import Customer, CustomerRepository, IdempotencyKeyTaken, IdempotencyRecord, email_key
 from chalicelib.schemas import load_new_customer
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.tables import CUSTOMERS
 
 DEFAULT_PAGE_SIZE = 25
+IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+_CREATE_SCOPE = "POST /customers"
 # A write that reads first retries when another request changed the customer in
 # between; a handful of tries resolves any realistic contention.
 MAX_WRITE_ATTEMPTS = 5
@@ -40,11 +48,23 @@ class CustomerPage:
     next_token: str | None
 
 
+@dataclass(frozen=True)
+class CreateResult:
+    customer: Customer
+    replayed: bool  # True when an Idempotency-Key found the customer an earlier request created
+
+
 @dataclass
 class SeedReport:
     created: list[str] = field(default_factory=list)
     already_present: list[str] = field(default_factory=list)
     email_taken: list[str] = field(default_factory=list)
+
+
+def _fingerprint(fields: Customer) -> str:
+    """What makes two creates "the same request": their validated, normalised fields."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _utc_now() -> datetime:
@@ -62,8 +82,16 @@ class CustomerService:
     def _now(self) -> str:
         return format_utc(self._clock())
 
-    def create_customer(self, fields: Customer, *, customer_id: str | None = None) -> Customer:
-        """A new customer with a fresh UUID, version 1 and its email claimed."""
+    def create_customer(
+        self, fields: Customer, *, idempotency_key: str | None = None, customer_id: str | None = None
+    ) -> CreateResult:
+        """A new customer with a fresh UUID, version 1 and its email claimed.
+
+        With an Idempotency-Key the request is recorded in the same transaction as
+        the customer, so a retry either finds the record (and gets the original
+        customer back) or finds nothing at all: there is no window in which the
+        customer exists without its record or the reverse.
+        """
         now = self._now()
         customer = {
             "customer_acquisition_date": now,
@@ -73,21 +101,48 @@ class CustomerService:
             "updated_at": now,
             "version": 1,
         }
-        self._repository.create(customer)
-        return customer
+        if idempotency_key is None:
+            self._repository.create(customer)
+            return CreateResult(customer, replayed=False)
+        key = f"{_CREATE_SCOPE} {idempotency_key}"
+        fingerprint = _fingerprint(fields)
+        expires_at = int(self._clock().timestamp()) + IDEMPOTENCY_TTL_SECONDS
+        try:
+            self._repository.create(customer, IdempotencyRecord(key, fingerprint, customer, expires_at))
+        except IdempotencyKeyTaken:
+            original = self._repository.idempotency_record(key)
+            if original is None:  # expired between the two calls: let the client retry afresh
+                raise RequestInProgress() from None
+            if original.fingerprint != fingerprint:
+                raise IdempotencyKeyReused() from None
+            return CreateResult(original.customer, replayed=True)
+        return CreateResult(customer, replayed=False)
 
     def get_customer(self, customer_id: str) -> Customer:
         return self._repository.get(customer_id)
 
-    def update_customer(self, customer_id: str, changes: Customer) -> Customer:
-        """Apply a partial update; a changed email moves its uniqueness claim atomically."""
-        if "email_address" not in changes:
+    def update_customer(
+        self, customer_id: str, changes: Customer, if_match: VersionCondition | None = None
+    ) -> Customer:
+        """Apply a partial update; a changed email moves its uniqueness claim atomically.
+
+        ``if_match`` is enforced by the write's own condition, never by comparing
+        after a read: a read only tells which version to make the write conditional on.
+        """
+        moves_email = "email_address" in changes
+        if not moves_email and (if_match is None or if_match.any_version):
             # No read needed: one UpdateItem that requires the customer to exist.
             return self._repository.update(customer_id, changes, updated_at=self._now())
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            current = self._repository.get(customer_id)
+        expected = if_match.single_version if if_match is not None else None
+        if not moves_email and expected is not None:
             try:
-                if email_key(changes["email_address"]) == email_key(current["email_address"]):
+                return self._repository.update(customer_id, changes, updated_at=self._now(), expected_version=expected)
+            except WriteConflict:
+                raise PreconditionFailed() from None
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = self._current(customer_id, if_match)
+            try:
+                if not moves_email or email_key(changes["email_address"]) == email_key(current["email_address"]):
                     return self._repository.update(
                         customer_id, changes, updated_at=self._now(), expected_version=current["version"]
                     )
@@ -96,16 +151,23 @@ class CustomerService:
                 continue
         raise WriteConflict()
 
-    def delete_customer(self, customer_id: str) -> None:
+    def delete_customer(self, customer_id: str, if_match: VersionCondition | None = None) -> None:
         """Delete the customer and free its email address in the same transaction."""
         for _ in range(MAX_WRITE_ATTEMPTS):
-            current = self._repository.get(customer_id)
+            current = self._current(customer_id, if_match)
             try:
                 self._repository.delete(current)
                 return
             except WriteConflict:
                 continue
         raise WriteConflict()
+
+    def _current(self, customer_id: str, if_match: VersionCondition | None) -> Customer:
+        """The stored customer, provided it is a version the client's If-Match names."""
+        current = self._repository.get(customer_id)
+        if if_match is not None and not if_match.matches(current["version"]):
+            raise PreconditionFailed()
+        return current
 
     def list_customers(self, limit: int | None = None, next_token: str | None = None) -> CustomerPage:
         start_key = None

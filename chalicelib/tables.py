@@ -18,6 +18,7 @@ class TableSpec:
     logical_id: str
     hash_key: str
     name_setting: str  # the Settings attribute that holds this stage's table name
+    ttl_attribute: str | None = None  # epoch seconds after which DynamoDB deletes the item
 
     def name(self, settings: Settings) -> str:
         return str(getattr(settings, self.name_setting))
@@ -37,4 +38,13 @@ CUSTOMERS = TableSpec("CustomersTable", hash_key="customer_id", name_setting="cu
 # One item per lower-cased email address, naming the customer that owns it.
 CUSTOMER_EMAILS = TableSpec("CustomerEmailsTable", hash_key="email_key", name_setting="emails_table")
 
-ALL_TABLES: tuple[TableSpec, ...] = (CUSTOMERS, CUSTOMER_EMAILS)
+# One item per Idempotency-Key of a create, holding the customer it created; kept 24 hours.
+IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expires_at"
+IDEMPOTENCY_RECORDS = TableSpec(
+    "IdempotencyTable",
+    hash_key="idempotency_key",
+    name_setting="idempotency_table",
+    ttl_attribute=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (CUSTOMERS, CUSTOMER_EMAILS, IDEMPOTENCY_RECORDS)

@@ -90,11 +90,6 @@ def query_params(request: Request) -> dict[str, list[str]]:
     return {name: params.getlist(name) for name in params} if params else {}
 
 
-def etag(version: int) -> str:
-    """A strong validator: every write bumps the version, so it names one representation."""
-    return f'"{version}"'
-
-
 def request_id(request: Request | None) -> str:
     context = getattr(request, "context", None) or {}
     return str(context.get("requestId") or uuid.uuid4())

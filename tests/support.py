@@ -28,6 +28,7 @@ def stage_environment_for(suffix: str) -> dict[str, str]:
         "PAGINATION_SECRET": TEST_SECRET,
         "CUSTOMERS_TABLE": f"customers-{suffix}",
         "CUSTOMER_EMAILS_TABLE": f"customer-emails-{suffix}",
+        "IDEMPOTENCY_TABLE": f"customer-idempotency-{suffix}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -1,0 +1,73 @@
+"""Conditional requests (RFC 9110 section 13): ETags, If-Match and If-None-Match.
+
+A customer's ETag is its version, a strong validator: every write bumps the
+version, so two representations with the same tag are the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chalicelib.errors import ValidationFailed
+
+# One list member: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, with etagc = %x21 / %x23-7E /
+# obs-text. A comma is a valid etagc, so the list cannot simply be split on commas.
+_LIST_MEMBER = re.compile(r'[ \t,]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(,|\Z)')
+_MAX_HEADER_LENGTH = 4096
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@dataclass(frozen=True)
+class VersionCondition:
+    """What an If-Match / If-None-Match header accepts: any version (``*``) or these versions."""
+
+    any_version: bool
+    versions: frozenset[int]
+
+    def matches(self, version: int) -> bool:
+        return self.any_version or version in self.versions
+
+    @property
+    def single_version(self) -> int | None:
+        if self.any_version or len(self.versions) != 1:
+            return None
+        return next(iter(self.versions))
+
+
+def _invalid(header: str) -> ValidationFailed:
+    return ValidationFailed(
+        "Invalid request headers.",
+        details={header: ['Must be "*" or a comma-separated list of entity tags such as "3".']},
+    )
+
+
+def parse_condition(header: str, value: str | None, *, weak_comparison: bool) -> VersionCondition | None:
+    """Parse If-Match (strong comparison) or If-None-Match (weak comparison); ``None`` when absent.
+
+    Tags that are well-formed but not ours (``"abc"``) simply never match; weak tags
+    never match under strong comparison, as RFC 9110 requires for If-Match.
+    """
+    if value is None:
+        return None
+    if len(value) > _MAX_HEADER_LENGTH:
+        raise _invalid(header)
+    if value.strip() == "*":
+        return VersionCondition(any_version=True, versions=frozenset())
+    versions: set[int] = set()
+    position = 0
+    while True:
+        match = _LIST_MEMBER.match(value, position)
+        if match is None:
+            raise _invalid(header)
+        weak, opaque, separator = match.groups()
+        if not (weak and not weak_comparison) and opaque.isascii() and opaque.isdigit() and len(opaque) <= 18:
+            versions.add(int(opaque))
+        position = match.end()
+        # RFC 9110 5.6.1.2: empty list elements ("1", , "2",) are accepted and ignored.
+        if not separator or not value[position:].strip(" \t,"):
+            break
+    return VersionCondition(any_version=False, versions=frozenset(versions))
