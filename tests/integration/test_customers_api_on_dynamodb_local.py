@@ -6,7 +6,9 @@ condition expressions); every class here must pass on both.
 
 from __future__ import annotations
 
+from tests.unit import test_conditional_requests as conditional
 from tests.unit import test_customers_api as unit
+from tests.unit import test_faults as faults
 
 
 class TestCreateCustomerOnDynamoDBLocal(unit.TestCreateCustomer):
@@ -34,4 +36,16 @@ class TestSeedOnDynamoDBLocal(unit.TestSeed):
 
 
 class TestRequestErrorsOnDynamoDBLocal(unit.TestRequestErrors):
+    pass
+
+
+class TestConditionalRequestsOnDynamoDBLocal(conditional.TestConditionalRequests):
+    pass
+
+
+class TestIdempotentCreatesOnDynamoDBLocal(conditional.TestIdempotentCreates):
+    pass
+
+
+class TestFaultsOnDynamoDBLocal(faults.TestFaults):
     pass
