@@ -12,7 +12,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 API_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: help run test lint typecheck unit integration e2e seed dynamodb-local clean
+.PHONY: help run test lint unit integration e2e seed dynamodb-local clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'

@@ -22,6 +22,7 @@ from chalicelib.schemas import (
     load_new_customer,
     parse_customer_id,
     parse_idempotency_key,
+    refuse_query_params,
 )
 from chalicelib.service import CustomerService, get_customer_service
 from chalicelib.web import (
@@ -39,6 +40,7 @@ app.debug = False  # a stack trace must never reach a client
 # envelope and a precise message; Chalice's own check would also refuse GETs.
 ANY_CONTENT = ["*/*"]
 CUSTOMER_PATH = "/customers/{customer_id}"
+ROUTES_WITH_QUERY = {("/customers", "GET")}
 
 
 def _service() -> CustomerService:
@@ -122,8 +124,14 @@ def seed() -> Response:
 
 @app.middleware("http")
 def error_envelope(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """One error shape for everything the app answers, Chalice's own errors included."""
+    """One error shape for everything the app answers, Chalice's own errors included.
+
+    It also refuses query parameters on routes that take none, so a typo such as
+    ``DELETE /customers/{id}?dry_run=1`` is a 400 rather than silently ignored.
+    """
     try:
+        if (event.context.get("resourcePath"), event.method) not in ROUTES_WITH_QUERY:
+            refuse_query_params(query_params(event))
         response = get_response(event)
     except DomainError as error:
         return error_response(error)

@@ -19,9 +19,12 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-# Control characters, lone surrogates, and line/paragraph separators: never valid in
-# a single-line value.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Control characters, lone surrogates, private-use and unassigned code points, and
+# line/paragraph separators: never valid in a single-line value.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Bidirectional overrides and isolates reorder how text displays (spoofing); other
+# format characters (ZWJ, ZWNJ) are legitimate inside names in several scripts.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Email addresses additionally refuse any space, format character (zero-width space,
 # BOM, bidi marks), private-use or unassigned code point: none can be typed
 # knowingly, and each makes two addresses that look identical compare different.
@@ -51,8 +54,10 @@ class CleanString(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _has_forbidden(text, _FORBIDDEN_CATEGORIES):
+        if _has_forbidden(text, _FORBIDDEN_CATEGORIES) or not _BIDI_CONTROLS.isdisjoint(text):
             raise ValidationError("Must not contain control characters.")
+        if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
+            raise ValidationError("Must contain a visible character.")
         return text.strip() if self.strip else text
 
 

@@ -49,6 +49,9 @@ _TRANSIENT_ERRORS = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionInProgressException",
+        # A plain write that touches an item a transaction is writing; botocore does not retry it.
+        "TransactionConflictException",
+        "ReplicatedWriteConflictException",
     }
 )
 # Reasons a transaction is cancelled that say "try again later", not "your condition failed".
@@ -137,6 +140,10 @@ class CustomerRepository:
         self._customers = customers_table
         self._emails = emails_table
         self._idempotency = idempotency_table
+
+    @property
+    def customers_table(self) -> str:
+        return self._customers
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CustomerRepository:

@@ -125,9 +125,19 @@ def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
     return result
 
 
+def is_customer_id(value: object) -> bool:
+    return isinstance(value, str) and _UUID_RE.fullmatch(value) is not None
+
+
+def refuse_query_params(params: Mapping[str, list[str]]) -> None:
+    """Routes that take no query parameters say so instead of silently ignoring them."""
+    if params:
+        raise ValidationFailed("Invalid query parameters.", details={name: ["Unknown parameter."] for name in params})
+
+
 def parse_customer_id(raw: str) -> str:
     """Path ids must be UUIDs; they are compared in lower case."""
-    if not _UUID_RE.fullmatch(raw):
+    if not is_customer_id(raw):
         raise ValidationFailed("Invalid customer id.", details={"customer_id": ["Not a valid UUID."]})
     return raw.lower()
 

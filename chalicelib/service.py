@@ -29,7 +29,7 @@ from chalicelib.errors import (
 from chalicelib.fields import format_utc
 from chalicelib.preconditions import VersionCondition
 from chalicelib.repository import Customer, CustomerRepository, IdempotencyKeyTaken, IdempotencyRecord, email_key
-from chalicelib.schemas import load_new_customer
+from chalicelib.schemas import is_customer_id, load_new_customer
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.tables import CUSTOMERS
 
@@ -39,7 +39,6 @@ _CREATE_SCOPE = "POST /customers"
 # A write that reads first retries when another request changed the customer in
 # between; a handful of tries resolves any realistic contention.
 MAX_WRITE_ATTEMPTS = 5
-_LIST_SCOPE = "customers:list"
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,8 @@ class CustomerService:
     ) -> None:
         self._repository = repository
         self._cursor_secret = cursor_secret
+        # Tied to the table, so a token from another stage or deployment never verifies here.
+        self._list_scope = f"customers:list:{repository.customers_table}"
         self._clock = clock
 
     def _now(self) -> str:
@@ -172,8 +173,8 @@ class CustomerService:
     def list_customers(self, limit: int | None = None, next_token: str | None = None) -> CustomerPage:
         start_key = None
         if next_token is not None:
-            start_key = decode_cursor(next_token, secret=self._cursor_secret, scope=_LIST_SCOPE)
-            if set(start_key) != {CUSTOMERS.hash_key} or not isinstance(start_key[CUSTOMERS.hash_key], str):
+            start_key = decode_cursor(next_token, secret=self._cursor_secret, scope=self._list_scope)
+            if set(start_key) != {CUSTOMERS.hash_key} or not is_customer_id(start_key[CUSTOMERS.hash_key]):
                 # Signed by us but not a key this listing issues: a token from another listing.
                 raise ValidationFailed(
                     "Invalid query parameters.", details={"next_token": ["Not a valid token for this listing."]}
@@ -181,7 +182,7 @@ class CustomerService:
         page = self._repository.page(limit or DEFAULT_PAGE_SIZE, start_key)
         token = None
         if page.last_key is not None:
-            token = encode_cursor(page.last_key, secret=self._cursor_secret, scope=_LIST_SCOPE)
+            token = encode_cursor(page.last_key, secret=self._cursor_secret, scope=self._list_scope)
         return CustomerPage(page.customers, token)
 
     def seed_customers(self) -> SeedReport:

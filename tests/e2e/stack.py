@@ -22,38 +22,36 @@ class LiveStack:
     data_dir: Path
     dynamodb_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[str] | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    @property
+    def log_path(self) -> Path:
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the server mid-test.
+        return self.data_dir.parent / f"stack-{self.api_port}.log"
+
     def start(self) -> LiveStack:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scripts.local_stack",
-                "--port",
-                str(self.api_port),
-                "--dynamodb-port",
-                str(self.dynamodb_port),
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        command = [
+            sys.executable,
+            "-m",
+            "scripts.local_stack",
+            "--port",
+            str(self.api_port),
+            "--dynamodb-port",
+            str(self.dynamodb_port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(
-                    f"the stack exited early:\n{self.process.stdout.read() if self.process.stdout else ''}"
-                )
+                raise AssertionError(f"the stack exited early:\n{self.output()}")
             try:
                 if requests.get(f"{self.base_url}/customers?limit=1", timeout=2).status_code == 200:
                     return self
@@ -61,15 +59,22 @@ class LiveStack:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise AssertionError("the stack did not answer in time")
+        raise AssertionError(f"the stack did not answer in time:\n{self.output()}")
 
     def stop(self) -> str:
         """Ctrl-C, as a user would; return everything the stack printed."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=30)
-        return output
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.output()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def ports_closed(self) -> bool:
         deadline = time.monotonic() + 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tests.unit import test_conditional_requests as conditional
 from tests.unit import test_customers_api as unit
 from tests.unit import test_faults as faults
+from tests.unit import test_races as races
 
 
 class TestCreateCustomerOnDynamoDBLocal(unit.TestCreateCustomer):
@@ -48,4 +49,8 @@ class TestIdempotentCreatesOnDynamoDBLocal(conditional.TestIdempotentCreates):
 
 
 class TestFaultsOnDynamoDBLocal(faults.TestFaults):
+    pass
+
+
+class TestInterleavedWritersOnDynamoDBLocal(races.TestInterleavedWriters):
     pass

@@ -206,7 +206,7 @@ class TestUpdateCustomer:
         assert updated["city"] == "Austin"
         assert updated["version"] == 2
         assert response.headers["ETag"] == '"2"'
-        assert updated["updated_at"] >= created["updated_at"]
+        assert updated["updated_at"] > created["updated_at"]
         assert updated["created_at"] == created["created_at"]
         assert body(api.get(f"/customers/{created['customer_id']}")) == updated
 
@@ -353,8 +353,11 @@ class TestListCustomers:
         key = {"customer_id": str(uuid.uuid4())}
         other_secret = encode_cursor(key, secret=b"another-deployment-secret-xxxxxxxx", scope="customers:list")
         other_scope = encode_cursor(key, secret=TEST_SECRET.encode(), scope="orders:list")
-        other_shape = encode_cursor({"email_key": "a@b.c"}, secret=TEST_SECRET.encode(), scope="customers:list")
-        for token in (other_secret, other_scope, other_shape):
+        scope = f"customers:list:{get_settings().customers_table}"
+        other_table = encode_cursor(key, secret=TEST_SECRET.encode(), scope="customers:list:customers-prod")
+        other_shape = encode_cursor({"email_key": "a@b.c"}, secret=TEST_SECRET.encode(), scope=scope)
+        empty_id = encode_cursor({"customer_id": ""}, secret=TEST_SECRET.encode(), scope=scope)
+        for token in (other_secret, other_scope, other_table, other_shape, empty_id):
             assert_error(api.get(f"/customers?next_token={token}"), 400, "validation_error", "next_token")
 
 
@@ -454,6 +457,32 @@ class TestRequestErrors:
 
     def test_get_with_unrelated_content_type_still_works(self, api: Api) -> None:
         assert api.get("/customers", headers={"Content-Type": "text/plain"}).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("POST", "/customers"),
+            ("GET", "/customers/{id}"),
+            ("PUT", "/customers/{id}"),
+            ("DELETE", "/customers/{id}"),
+            ("POST", "/seed"),
+        ],
+    )
+    def test_query_parameters_on_routes_without_any_are_400(self, api: Api, method: str, path: str) -> None:
+        customer = create(api)
+        target = path.replace("{id}", customer["customer_id"]) + "?dry_run=1"
+        response = api.request(method, target, {"city": "Oslo"} if method in ("POST", "PUT") else None)
+        assert_error(response, 400, "validation_error", "dry_run")
+        assert body(api.get(f"/customers/{customer['customer_id']}")) == customer
+
+    @pytest.mark.parametrize("name", ["\u200b", "\u2060 \u200b", "Ann\u202eeN", "\ue000"])
+    def test_names_without_visible_characters_or_with_bidi_overrides_are_400(self, api: Api, name: str) -> None:
+        assert_error(api.post("/customers", new_customer(first_name=name)), 400, "validation_error", "first_name")
+
+    def test_names_with_joiners_are_accepted(self, api: Api) -> None:
+        assert (
+            create(api, first_name="\u0645\u06cc\u200c\u0631\u0627")["first_name"] == "\u0645\u06cc\u200c\u0631\u0627"
+        )
 
     def test_method_not_allowed_is_405_envelope_with_allow(self, api: Api) -> None:
         response = api.request("PATCH", "/customers")
