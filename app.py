@@ -7,6 +7,7 @@ are rendered into the one error envelope by the middleware at the end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.config import get_settings
 from chalicelib.errors import DomainError
+from chalicelib.observability import SERVICE, log_response, request_scope, restore_log_level
 from chalicelib.preconditions import VersionCondition, etag, parse_condition
 from chalicelib.schemas import (
     dump_customer,
@@ -33,8 +35,10 @@ from chalicelib.web import (
     resource_url,
 )
 
-app = Chalice(app_name="customer-api")
+# configure_logs=False: app.log is the Powertools logger (same name), which formats as JSON.
+app = Chalice(app_name=SERVICE, configure_logs=False)
 app.debug = False  # a stack trace must never reach a client
+restore_log_level()
 
 # Content types are checked by read_json_object so that a wrong one gets the error
 # envelope and a precise message; Chalice's own check would also refuse GETs.
@@ -129,10 +133,15 @@ def error_envelope(event: Request, get_response: Callable[[Request], Response]) 
     It also refuses query parameters on routes that take none, so a typo such as
     ``DELETE /customers/{id}?dry_run=1`` is a 400 rather than silently ignored.
     """
-    try:
-        if (event.context.get("resourcePath"), event.method) not in ROUTES_WITH_QUERY:
-            refuse_query_params(query_params(event))
-        response = get_response(event)
-    except DomainError as error:
-        return error_response(error)
-    return envelope_chalice_error(response, event)
+    started = time.perf_counter()
+    with request_scope(event) as request_id:
+        try:
+            if (event.context.get("resourcePath"), event.method) not in ROUTES_WITH_QUERY:
+                refuse_query_params(query_params(event))
+            response = get_response(event)
+        except DomainError as error:
+            response = error_response(error)
+        response = envelope_chalice_error(response, request_id)
+        response.headers["X-Request-Id"] = request_id
+        log_response(response, started)
+        return response

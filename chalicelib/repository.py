@@ -8,7 +8,6 @@ per process: building one costs milliseconds, and a warm Lambda reuses it.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -31,6 +30,7 @@ from chalicelib.errors import (
     StoreUnavailable,
     WriteConflict,
 )
+from chalicelib.observability import logger
 from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = UpdateTypeDef = Any
 
-log = logging.getLogger(__name__)
 
 _TRANSIENT_ERRORS = frozenset(
     {
@@ -120,11 +119,11 @@ def _store_errors() -> Iterator[None]:
         yield
     except ClientError as error:
         if _is_transient(error):
-            log.warning("DynamoDB unavailable: %s", _error_code(error))
+            logger.warning("DynamoDB unavailable", extra={"dynamodb_error": _error_code(error)})
             raise StoreUnavailable() from error
         raise
     except BotoCoreError as error:  # connection failures and timeouts
-        log.warning("DynamoDB unreachable: %s", type(error).__name__)
+        logger.warning("DynamoDB unreachable", extra={"dynamodb_error": type(error).__name__})
         raise StoreUnavailable() from error
 
 

@@ -8,8 +8,6 @@ Chalice's ``json_body`` accepts ``NaN``, turns deep nesting into a 500 and retur
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -17,8 +15,6 @@ from typing import Any, NoReturn
 from chalice.app import Request, Response
 
 from chalicelib.errors import DomainError, MalformedBody, PayloadTooLarge, UnsupportedMediaType, error_body
-
-log = logging.getLogger(__name__)
 
 JSON_MEDIA_TYPE = "application/json"
 # Chalice's own error bodies are {"Code": ..., "Message": ...}; these are the codes
@@ -90,11 +86,6 @@ def query_params(request: Request) -> dict[str, list[str]]:
     return {name: params.getlist(name) for name in params} if params else {}
 
 
-def request_id(request: Request | None) -> str:
-    context = getattr(request, "context", None) or {}
-    return str(context.get("requestId") or uuid.uuid4())
-
-
 def resource_url(request: Request, *segments: str) -> str:
     """The path of a sub-resource as the client addressed this one (stage prefix included)."""
     context = request.context or {}
@@ -106,7 +97,7 @@ def error_response(error: DomainError) -> Response:
     return Response(body=error.body(), status_code=error.status_code, headers=error.headers)
 
 
-def envelope_chalice_error(response: Response, request: Request | None) -> Response:
+def envelope_chalice_error(response: Response, request_id: str) -> Response:
     """Give the errors Chalice answers by itself (415, 405, 500, ...) the API's envelope."""
     body = response.body
     if response.status_code < 400 or (isinstance(body, Mapping) and "error" in body):
@@ -120,8 +111,7 @@ def envelope_chalice_error(response: Response, request: Request | None) -> Respo
     failure_id = None
     if response.status_code >= 500:
         # Never show internals: the log has the stack trace under this request id.
-        failure_id = request_id(request)
+        failure_id = request_id
         code, message = "internal_error", "An internal error occurred."
-        log.error("Request failed with %s, request_id=%s", response.status_code, failure_id)
     body = error_body(code, message, request_id=failure_id)
     return Response(body=body, status_code=response.status_code, headers=headers)

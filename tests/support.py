@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from chalice.test import Client, HTTPResponse
 from app import app
 from chalicelib import repository
 from chalicelib.config import get_settings
+from chalicelib.observability import SERVICE, logger
 from chalicelib.service import get_customer_service
 
 JSON = {"Content-Type": "application/json"}
@@ -101,3 +104,29 @@ def api_on(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iter
             yield Api(client)
     finally:
         forget_cached_wiring()
+
+
+class JsonLogs:
+    """Every line the service logs during a test, as the JSON objects Lambda would ship."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(logger.registered_formatter)
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@contextmanager
+def captured_json_logs() -> Iterator[JsonLogs]:
+    logs = JsonLogs()
+    target = logging.getLogger(SERVICE)
+    target.addHandler(logs.handler)
+    try:
+        yield logs
+    finally:
+        target.removeHandler(logs.handler)

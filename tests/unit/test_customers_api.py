@@ -6,7 +6,6 @@ tests/integration, through the ``api`` fixture each folder defines.
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from decimal import Decimal
@@ -18,7 +17,7 @@ from chalicelib import repository
 from chalicelib.config import get_settings
 from chalicelib.cursors import encode_cursor
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
-from tests.support import TEST_SECRET, Api, body
+from tests.support import TEST_SECRET, Api, body, captured_json_logs
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 READ_ONLY = ("customer_id", "created_at", "updated_at", "version")
@@ -489,19 +488,20 @@ class TestRequestErrors:
         assert_error(response, 405, "method_not_allowed")
         assert "POST" in response.headers["Allow"]
 
-    def test_store_failure_is_500_envelope_with_request_id_and_no_internals(
-        self, api: Api, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_store_failure_is_500_envelope_with_request_id_and_no_internals(self, api: Api) -> None:
         # Given a store that fails in a way no rule expects (its table is gone)
         repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
         # When a customer is read
-        with caplog.at_level(logging.INFO):
+        with captured_json_logs() as logs:
             response = api.get(f"/customers/{uuid.uuid4()}")
         # Then the client gets the envelope and a request id, and the log has the stack trace under that id
         error = assert_error(response, 500, "internal_error")
-        assert error["request_id"]
-        assert any(record.exc_info and "ResourceNotFoundException" in caplog.text for record in caplog.records)
-        assert f"request_id={error['request_id']}" in caplog.text
+        assert response.headers["X-Request-Id"] == error["request_id"]
+        traced = [
+            line for line in logs.lines() if line.get("request_id") == error["request_id"] and "exception" in line
+        ]
+        assert traced
+        assert "ResourceNotFoundException" in traced[0]["exception"]
         assert b"Traceback" not in response.body
         assert b"ResourceNotFound" not in response.body
         assert b"customers-" not in response.body

@@ -1,0 +1,64 @@
+"""Structured JSON logs (Powertools Logger): one line per request, never customer data.
+
+Log lines carry the request id, method, route template, status, latency and error
+code. They never carry a body, a query string, header values or an exception
+message built from input: names, emails, phones, addresses and birth dates stay
+out of the logs by construction, and tests/unit/test_logs.py checks it over the
+whole API surface.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice.app import Request, Response
+
+SERVICE = "customer-api"
+# The same logging.Logger Chalice uses as app.log (it is named after the app), so
+# Chalice's own "Caught exception" records come out as JSON with the request keys.
+logger = Logger(service=SERVICE, use_rfc3339=True)
+
+
+def restore_log_level() -> None:
+    """Chalice's ``debug`` switch sets app.log, which is our logger, to ERROR; put the configured level back."""
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
+
+
+def request_id_of(request: Request) -> str:
+    """API Gateway's request id (the one in its access logs), or a fresh one under `chalice local`."""
+    context = request.context or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+@contextmanager
+def request_scope(request: Request) -> Iterator[str]:
+    """Tag every log line of this request; thread-safe, since `chalice local` serves requests in threads."""
+    request_id = request_id_of(request)
+    logger.thread_safe_append_keys(
+        request_id=request_id, method=request.method, route=(request.context or {}).get("resourcePath")
+    )
+    try:
+        yield request_id
+    finally:
+        logger.thread_safe_clear_keys()
+
+
+def log_response(response: Response, started: float) -> None:
+    fields: dict[str, Any] = {
+        "status": response.status_code,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        fields["error_code"] = body["error"].get("code")
+        fields["error_fields"] = sorted(body["error"].get("details", {}))  # field names only, never values
+    if response.status_code >= 500:
+        logger.error("request failed", extra=fields)
+    else:
+        logger.info("request", extra=fields)

@@ -1,0 +1,90 @@
+"""Logs: one structured line per request, and never a customer's personal data."""
+
+from __future__ import annotations
+
+import uuid
+
+from chalicelib import repository
+from chalicelib.config import get_settings
+from tests.faults import FAULTS, FaultInjector
+from tests.support import JSON, Api, body, captured_json_logs
+
+PII = {
+    "first_name": "Zebulon",
+    "last_name": "Quixotica",
+    "email_address": "zebulon.quixotica@example.com",
+    "phone_number": "555-987-6543",
+    "address": "742 Evergreen Terrace",
+    "city": "Shelbyvillage",
+    "state": "Nowhereland",
+    "postal_code": "99501",
+    "date_of_birth": "1977-07-07",
+}
+OTHER_EMAIL = "ophelia.pii@example.com"
+
+
+def test_logs_never_contain_personal_data_across_the_whole_api(api: Api) -> None:
+    with captured_json_logs() as logs:
+        requests_sent = exercise_every_route(api)
+        text = logs.text()
+        lines = logs.lines()
+    # Nothing personal, in any spelling a formatter might produce
+    for value in [*PII.values(), OTHER_EMAIL, "Zebulon Bad"]:
+        for form in (value, value.lower(), value.upper(), value.replace("-", "")):
+            assert form not in text, f"{form!r} leaked into the logs"
+    # And one structured line per request, with what an operator needs
+    request_lines = [line for line in lines if line["message"] in ("request", "request failed")]
+    assert len(request_lines) == requests_sent
+    for line in request_lines:
+        assert {"request_id", "method", "route", "status", "latency_ms", "service", "timestamp"} <= set(line)
+    assert any("exception" in line and "Traceback" in line["exception"] for line in lines)
+
+
+def exercise_every_route(api: Api) -> int:
+    """Every endpoint, success and failure, with personal data in bodies, headers and bad values."""
+    sent = 0
+
+    def call(method: str, path: str, payload: object = None, **kwargs: object) -> object:
+        nonlocal sent
+        sent += 1
+        return api.request(method, path, payload, **kwargs)  # type: ignore[arg-type]
+
+    created = call("POST", "/customers", PII, headers={**JSON, "Idempotency-Key": "pii-key"})
+    customer = body(created)  # type: ignore[arg-type]
+    cid = customer["customer_id"]
+    call("POST", "/customers", PII, headers={**JSON, "Idempotency-Key": "pii-key"})  # replay
+    call("POST", "/customers", {**PII, "city": "Else"}, headers={**JSON, "Idempotency-Key": "pii-key"})  # 422
+    call("POST", "/customers", PII)  # 409 email in use
+    call("POST", "/customers", {**PII, "email_address": "Zebulon Bad@example.com", "date_of_birth": "2999-01-01"})
+    call("POST", "/customers", {**PII, "phone_number": PII["phone_number"] + "\x00", "first_name": None})
+    call("POST", "/customers", raw='{"first_name": "Zebulon", "first_name": "Zebulon"}', headers=JSON)
+    call("POST", "/customers", raw='{"first_name": "Zebulon", ', headers=JSON)
+    call(
+        "POST",
+        "/customers",
+        raw=f'{{"email_address": "{PII["email_address"]}"}}',
+        headers={"Content-Type": "text/plain"},
+    )
+    call("POST", "/customers", raw='{"address": "' + PII["address"] * 5000 + '"}', headers=JSON)
+    call("POST", "/customers", {**PII, "email_address": OTHER_EMAIL, "customer_id": str(uuid.uuid4())})
+    call("GET", f"/customers/{cid}")
+    call("GET", f"/customers/{cid}", headers={"If-None-Match": created.headers["ETag"]})  # type: ignore[attr-defined]
+    call("GET", f"/customers/{PII['email_address']}")
+    call("GET", f"/customers?limit=2&next_token={PII['email_address']}")
+    call("GET", f"/customers?email={PII['email_address']}")
+    call("GET", "/customers?limit=1")
+    call("PUT", f"/customers/{cid}", {"city": "Zebulonia", "address": PII["address"] + " 2"})
+    call("PUT", f"/customers/{cid}", {"email_address": OTHER_EMAIL}, headers={**JSON, "If-Match": '"1"'})  # 412
+    call("PUT", f"/customers/{cid}", {"email_address": OTHER_EMAIL})
+    call("PUT", f"/customers/{cid}", {"last_name": PII["last_name"] * 50})
+    call("PUT", f"/customers/{cid}", {"phone_number": "call " + PII["phone_number"]})
+    call("POST", "/seed")
+    with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        injector.arm(FAULTS[0], from_call=1)
+        call("PUT", f"/customers/{cid}", {"city": PII["city"]})  # 503 after retries
+    call("DELETE", f"/customers/{cid}", headers={"If-Match": '"99"'})
+    call("DELETE", f"/customers/{cid}")
+    call("PATCH", f"/customers/{cid}", PII)
+    repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
+    call("PUT", f"/customers/{cid}", {"email_address": PII["email_address"]})  # 500
+    return sent
