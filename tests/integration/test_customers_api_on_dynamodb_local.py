@@ -9,6 +9,7 @@ from __future__ import annotations
 from tests.unit import test_conditional_requests as conditional
 from tests.unit import test_customers_api as unit
 from tests.unit import test_faults as faults
+from tests.unit import test_hostile_corpus as hostile
 from tests.unit import test_races as races
 
 
@@ -53,4 +54,8 @@ class TestFaultsOnDynamoDBLocal(faults.TestFaults):
 
 
 class TestInterleavedWritersOnDynamoDBLocal(races.TestInterleavedWriters):
+    pass
+
+
+class TestHostileCorpusOnDynamoDBLocal(hostile.TestHostileCorpus):
     pass

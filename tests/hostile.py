@@ -1,0 +1,157 @@
+"""A corpus of hostile requests: each must get a 4xx in the error envelope and change nothing.
+
+Shared by the unit (moto), integration (DynamoDB Local) and e2e (live HTTP) tiers.
+Paths and bodies may name ``{id}`` (an existing customer), ``{token}`` (a valid
+next_token) and ``{tampered}`` (that token with one character changed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+JSON_TYPE = {"Content-Type": "application/json"}
+VALID = {"first_name": "Hostile", "last_name": "Tester", "email_address": "hostile.tester@example.com"}
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _with(**fields: object) -> bytes:
+    return _json({**VALID, **fields})
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    method: str
+    path: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_TYPE))
+    status: int = 400
+
+
+CORPUS: list[Hostile] = [
+    # Bodies that are not a JSON object
+    Hostile("truncated_json", "POST", "/customers", b'{"first_name": "Hos'),
+    Hostile("trailing_comma", "POST", "/customers", b'{"first_name": "a",}'),
+    Hostile("single_quotes", "POST", "/customers", b"{'first_name': 'a'}"),
+    Hostile("body_array", "POST", "/customers", b"[]"),
+    Hostile("body_string", "POST", "/customers", b'"customer"'),
+    Hostile("body_number", "POST", "/customers", b"42"),
+    Hostile("body_null", "POST", "/customers", b"null"),
+    Hostile("body_empty", "POST", "/customers", b""),
+    Hostile("utf8_bom", "POST", "/customers", b"\xef\xbb\xbf" + _json(VALID)),
+    Hostile("invalid_utf8", "POST", "/customers", b'{"first_name": "\xff\xfe"}'),
+    Hostile("nan", "POST", "/customers", b'{"lifetime_value": NaN}'),
+    Hostile("infinity", "POST", "/customers", b'{"lifetime_value": Infinity}'),
+    Hostile("negative_infinity", "POST", "/customers", b'{"lifetime_value": -Infinity}'),
+    Hostile("exponent_1e400", "POST", "/customers", _with()[:-1] + b', "lifetime_value": 1e400}'),
+    Hostile("integer_5000_digits", "POST", "/customers", b'{"lifetime_value": ' + b"9" * 5000 + b"}"),
+    Hostile("nesting_5000_deep", "POST", "/customers", b"[" * 5000 + b"]" * 5000),
+    Hostile("object_nesting_5000_deep", "POST", "/customers", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    Hostile("body_over_1_mb", "POST", "/customers", _with(address="x" * (1024 * 1024 + 1)), status=413),
+    Hostile("duplicate_keys", "POST", "/customers", b'{"first_name": "a", "first_name": "b"}'),
+    # Values of the wrong shape
+    Hostile("operator_object", "POST", "/customers", _with(first_name={"$ne": 1})),
+    Hostile("operator_in_email", "POST", "/customers", _with(email_address={"$gt": ""})),
+    Hostile(
+        "expression_in_enum", "POST", "/customers", _with(customer_status="active OR attribute_exists(customer_id)")
+    ),
+    Hostile("expression_as_field_name", "POST", "/customers", _json({**VALID, "#version = #version + :one": 1})),
+    Hostile("placeholder_field_name", "POST", "/customers", _json({**VALID, ":f0": "x"})),
+    Hostile("control_character", "POST", "/customers", _with(first_name="Hos\u0000tile")),
+    Hostile("escape_character", "POST", "/customers", _with(last_name="\u001b[31mred")),
+    Hostile(
+        "lone_surrogate",
+        "POST",
+        "/customers",
+        b'{"first_name": "\\ud800", "last_name": "x", "email_address": "a@b.co"}',
+    ),
+    Hostile("bidi_override", "POST", "/customers", _with(first_name="Ann\u202eeN")),
+    Hostile("string_10_kb", "POST", "/customers", _with(first_name="a" * 10_240)),
+    Hostile("boolean_as_number", "POST", "/customers", _with(lifetime_value=True)),
+    Hostile("string_as_number", "POST", "/customers", _with(lifetime_value="100")),
+    Hostile("negative_money", "POST", "/customers", _with(lifetime_value=-1)),
+    Hostile("three_decimals", "POST", "/customers", _with(lifetime_value=1.005)),
+    Hostile("nested_object_for_string", "POST", "/customers", _with(city={"name": "Oslo"})),
+    Hostile("list_for_string", "POST", "/customers", _with(state=["OR"])),
+    Hostile("all_null", "POST", "/customers", _json(dict.fromkeys(VALID))),
+    Hostile("duplicate_channels", "POST", "/customers", _with(preferred_communication_channels=["email", "email"])),
+    Hostile("unknown_channel", "POST", "/customers", _with(preferred_communication_channels=["fax"])),
+    Hostile("future_birth_date", "POST", "/customers", _with(date_of_birth="2999-01-01")),
+    Hostile("birth_date_with_time", "POST", "/customers", _with(date_of_birth="1990-01-01T00:00:00Z")),
+    Hostile("impossible_birth_date", "POST", "/customers", _with(date_of_birth="1990-02-30")),
+    Hostile("invisible_char_in_email", "POST", "/customers", _with(email_address="hostile\u200b@example.com")),
+    Hostile("space_in_email", "POST", "/customers", _with(email_address="hostile tester@example.com")),
+    Hostile("read_only_customer_id", "POST", "/customers", _with(customer_id="{id}")),
+    Hostile("read_only_version", "POST", "/customers", _with(version=99)),
+    # Content types
+    Hostile("missing_content_type", "POST", "/customers", _with(), headers={}, status=415),
+    Hostile("text_plain", "POST", "/customers", _with(), headers={"Content-Type": "text/plain"}, status=415),
+    Hostile(
+        "form_encoded",
+        "POST",
+        "/customers",
+        b"first_name=a",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        status=415,
+    ),
+    Hostile(
+        "latin1_charset",
+        "POST",
+        "/customers",
+        _with(),
+        headers={"Content-Type": "application/json; charset=latin-1"},
+        status=415,
+    ),
+    # Updates
+    Hostile("update_empty_body", "PUT", "/customers/{id}", b"{}"),
+    Hostile("update_unknown_field", "PUT", "/customers/{id}", _json({"nickname": "x"})),
+    Hostile("update_read_only", "PUT", "/customers/{id}", _json({"created_at": "2020-01-01T00:00:00Z"})),
+    Hostile("update_null", "PUT", "/customers/{id}", _json({"city": None})),
+    Hostile(
+        "update_malformed_if_match",
+        "PUT",
+        "/customers/{id}",
+        _json({"city": "x"}),
+        headers={**JSON_TYPE, "If-Match": "1"},
+    ),
+    Hostile(
+        "update_stale_if_match",
+        "PUT",
+        "/customers/{id}",
+        _json({"city": "x"}),
+        headers={**JSON_TYPE, "If-Match": '"999"'},
+        status=412,
+    ),
+    Hostile("delete_stale_if_match", "DELETE", "/customers/{id}", headers={"If-Match": '"999"'}, status=412),
+    Hostile(
+        "idempotency_key_too_long", "POST", "/customers", _with(), headers={**JSON_TYPE, "Idempotency-Key": "k" * 256}
+    ),
+    # Ids
+    Hostile("id_too_long", "GET", "/customers/" + "a" * 1000),
+    Hostile("id_not_uuid", "GET", "/customers/12345"),
+    Hostile("id_unicode", "GET", "/customers/%C3%A9t%C3%A9"),
+    Hostile("id_path_like", "GET", "/customers/..%2F..%2Fetc%2Fpasswd"),
+    Hostile("id_expression", "DELETE", "/customers/customer_id%20%3D%20customer_id"),
+    Hostile("id_braced_uuid", "GET", "/customers/%7B{id}%7D"),
+    # Query parameters
+    Hostile("limit_zero", "GET", "/customers?limit=0"),
+    Hostile("limit_101", "GET", "/customers?limit=101"),
+    Hostile("limit_negative", "GET", "/customers?limit=-5"),
+    Hostile("limit_text", "GET", "/customers?limit=ten"),
+    Hostile("limit_float", "GET", "/customers?limit=2.5"),
+    Hostile("limit_empty", "GET", "/customers?limit="),
+    Hostile("limit_huge", "GET", "/customers?limit=99999999999999999999"),
+    Hostile("limit_repeated", "GET", "/customers?limit=1&limit=2"),
+    Hostile("unknown_parameter", "GET", "/customers?status=active"),
+    Hostile("query_on_item_route", "GET", "/customers/{id}?fields=all"),
+    Hostile("token_garbage", "GET", "/customers?next_token=garbage"),
+    Hostile("token_tampered", "GET", "/customers?limit=1&next_token={tampered}"),
+    Hostile("token_over_long", "GET", "/customers?next_token=" + "A" * 5000),
+    Hostile("token_expression", "GET", "/customers?next_token=%7B%22customer_id%22%3A%20%7B%22S%22%3A%20%22%22%7D%7D"),
+    # Methods
+    Hostile("patch_method", "PATCH", "/customers/{id}", _json({"city": "x"}), status=405),
+]
