@@ -155,3 +155,9 @@ CORPUS: list[Hostile] = [
     # Methods
     Hostile("patch_method", "PATCH", "/customers/{id}", _json({"city": "x"}), status=405),
 ]
+
+
+def tamper(token: str) -> str:
+    """The same token with one character of its signed payload changed."""
+    payload, signature = token.split(".")
+    return payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.hostile import CORPUS, Hostile
+from tests.hostile import CORPUS, Hostile, tamper
 from tests.store import snapshot
 from tests.support import Api, body
 from tests.unit.test_customers_api import create
@@ -17,9 +17,7 @@ def prepare(api: Api) -> dict[str, str]:
     customer = create(api)
     create(api)
     token = body(api.get("/customers?limit=1"))["next_token"]
-    payload, signature = token.split(".")
-    tampered = payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature
-    return {"{id}": customer["customer_id"], "{token}": token, "{tampered}": tampered}
+    return {"{id}": customer["customer_id"], "{token}": token, "{tampered}": tamper(token)}
 
 
 def fill(text: str, values: dict[str, str]) -> str:
