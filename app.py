@@ -14,8 +14,10 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from chalicelib.config import get_settings
+from chalicelib.docs import asset, docs_page
 from chalicelib.errors import DomainError
 from chalicelib.observability import SERVICE, log_response, request_scope, restore_log_level
+from chalicelib.openapi import openapi_document
 from chalicelib.preconditions import VersionCondition, etag, parse_condition
 from chalicelib.schemas import (
     dump_customer,
@@ -28,6 +30,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.service import CustomerService, get_customer_service
 from chalicelib.web import (
+    base_path,
     envelope_chalice_error,
     error_response,
     query_params,
@@ -124,6 +127,22 @@ def seed() -> Response:
         "email_taken": report.email_taken,
     }
     return Response(body=body, status_code=201 if report.created else 200)
+
+
+@app.route("/openapi.json", methods=["GET"], content_types=ANY_CONTENT)
+def openapi_json() -> dict[str, Any]:
+    return openapi_document(base_path(_request()))
+
+
+@app.route("/docs", methods=["GET"], content_types=ANY_CONTENT)
+def docs() -> Response:
+    return Response(body=docs_page(base_path(_request())), headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@app.route("/docs/{asset_name}", methods=["GET"], content_types=ANY_CONTENT)
+def docs_asset(asset_name: str) -> Response:
+    content, content_type = asset(asset_name)
+    return Response(body=content, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=3600"})
 
 
 @app.middleware("http")

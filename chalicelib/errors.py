@@ -71,9 +71,13 @@ class PayloadTooLarge(DomainError):
     message = "The request body is too large."
 
 
-class CustomerNotFound(DomainError):
+class NotFound(DomainError):
     status_code = 404
     code = "not_found"
+    message = "Not found."
+
+
+class CustomerNotFound(NotFound):
     message = "Customer not found."
 
 

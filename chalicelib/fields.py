@@ -136,6 +136,10 @@ class Money(fields.Field[Decimal]):
 
     def __init__(self, *, maximum: Decimal, **kwargs: Any) -> None:
         self.maximum = maximum
+        # Published in the OpenAPI document; the checks themselves are in _deserialize.
+        kwargs.setdefault("metadata", {}).update(
+            {"minimum": 0, "maximum": float(maximum), "description": "At most 2 decimal places."}
+        )
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:

@@ -24,8 +24,10 @@ MAX_LIFETIME_VALUE = Decimal("999999999999.99")
 READ_ONLY_FIELDS = frozenset({"customer_id", "created_at", "updated_at", "version"})
 
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-# Anchored at both ends: marshmallow's Regexp validator only matches a prefix.
-_PHONE_RE = re.compile(r"\+?[0-9][0-9 ().\-]*(\s*(x|ext\.?)\s*[0-9]{1,6})?\Z", re.IGNORECASE)
+# Anchored at both ends (marshmallow's Regexp validator only matches a prefix), and written
+# without flags or Python-only escapes so the OpenAPI document can publish it as is.
+# "$" cannot match before a trailing newline here: CleanString refuses control characters first.
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]*( *([xX]|[eE][xX][tT]\.?) *[0-9]{1,6})?$")
 
 
 def _unique_items(values: list[str]) -> None:

@@ -86,6 +86,15 @@ def query_params(request: Request) -> dict[str, list[str]]:
     return {name: params.getlist(name) for name in params} if params else {}
 
 
+def base_path(request: Request) -> str:
+    """The prefix the client put before this route: a stage such as ``/api``, or nothing locally."""
+    context = request.context or {}
+    resource = str(context.get("resourcePath") or "").strip("/")
+    parts = str(context.get("path") or request.path).rstrip("/").split("/")
+    depth = len(resource.split("/")) if resource else 0
+    return "/".join(parts[: len(parts) - depth])
+
+
 def resource_url(request: Request, *segments: str) -> str:
     """The path of a sub-resource as the client addressed this one (stage prefix included)."""
     context = request.context or {}

@@ -1,0 +1,334 @@
+"""The OpenAPI 3 document, generated from the marshmallow schemas with apispec.
+
+Field types, formats, lengths, enums, defaults and read-only flags all come from
+:mod:`chalicelib.schemas`, so the document cannot drift from what the API
+validates. It is built once per process (on first request) and only the
+``servers`` entry is filled in per request, because the base path differs
+between `chalice local` (``/``) and a deployed stage (``/api``).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from chalicelib.fields import BirthDate, EmailAddress, Money, UtcDateTime
+from chalicelib.schemas import CustomerSchema, ListCustomersQuery
+from chalicelib.seed_data import SAMPLE_CUSTOMERS
+
+TITLE = "Customer Management API"
+VERSION = "1.0.0"
+JSON = "application/json"
+
+_SAMPLE_ID = SAMPLE_CUSTOMERS[0]["customer_id"]
+_CUSTOMER_EXAMPLE: dict[str, Any] = {
+    "customer_id": _SAMPLE_ID,
+    "first_name": "John",
+    "last_name": "Smith",
+    "date_of_birth": "1985-03-15",
+    "address": "123 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "postal_code": "62701",
+    "phone_number": "555-0101",
+    "email_address": "john.smith@example.com",
+    "customer_acquisition_date": "2021-01-15T10:30:00Z",
+    "preferred_communication_channels": ["email", "phone"],
+    "is_loyalty_member": "y",
+    "customer_status": "active",
+    "lifetime_value": 2500.5,
+    "created_at": "2024-05-01T12:00:00Z",
+    "updated_at": "2024-05-01T12:00:00Z",
+    "version": 1,
+}
+_CREATE_EXAMPLE = {
+    "first_name": "John",
+    "last_name": "Doe",
+    "email_address": "john.doe@example.com",
+    "phone_number": "555-0123",
+    "preferred_communication_channels": ["email", "phone"],
+    "is_loyalty_member": "y",
+    "lifetime_value": 1500.00,
+}
+_UPDATE_EXAMPLE = {"lifetime_value": 2000.00, "customer_status": "active"}
+
+
+class CustomerPageSchema(Schema):
+    customers = fields.List(fields.Nested(CustomerSchema), required=True)
+    next_token = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Opaque; pass it back to get the next page. null on the last page."},
+    )
+
+
+class SeedReportSchema(Schema):
+    message = fields.String(required=True)
+    created = fields.List(fields.String(), required=True)
+    already_present = fields.List(fields.String(), required=True)
+    email_taken = fields.List(fields.String(), required=True)
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_error"})
+    message = fields.String(required=True)
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "Field (or header, or parameter) name -> what is wrong with it."},
+    )
+    request_id = fields.String(metadata={"description": "Only on 500: finds the stack trace in the logs."})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+_HEADERS = {
+    "ETag": ("The customer's version, a strong validator: send it back in If-Match.", '"1"'),
+    "Location": ("Where the new customer lives.", f"/customers/{_SAMPLE_ID}"),
+    "Retry-After": ("Seconds to wait before retrying.", "1"),
+    "X-Request-Id": ("The id of this request in the logs.", "6f1c9c1e-8d2a-4b61-9a53-2f1d6c8e7a10"),
+    "Idempotent-Replayed": ("Present (true) when an Idempotency-Key replayed an earlier answer.", "true"),
+    "Allow": ("The methods this path supports.", "GET, PUT, DELETE"),
+}
+
+# status -> (description, extra headers)
+_ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
+    400: ("Invalid body, field, parameter, header or id; `details` names each one.", ()),
+    404: ("No customer with this id.", ()),
+    405: ("Method not supported on this path.", ("Allow",)),
+    409: ("Email address in use, the customer kept changing, or the Idempotency-Key is in progress.", ()),
+    412: ("If-Match names a version the customer no longer has.", ()),
+    413: ("Body too large.", ()),
+    415: ("Body is not application/json (UTF-8).", ()),
+    422: ("Idempotency-Key already used with a different body.", ()),
+    500: ("Unexpected failure; no internals, a request_id for the logs.", ()),
+    503: ("DynamoDB throttled, conflicted or failed even after retries.", ("Retry-After",)),
+}
+
+_COMMON_ERRORS = (400, 405, 500, 503)
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {"$ref": f"#/components/responses/Error{status}"}
+
+
+def _responses(success: dict[int, Any], *errors: int) -> dict[int, Any]:
+    responses: dict[int, Any] = dict(success)
+    for status in sorted({*errors, *_COMMON_ERRORS}):
+        responses[status] = _error(status)
+    return responses
+
+
+def _header(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _customer_response(description: str, *headers: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {name: _header(name) for name in ("ETag", *headers, "X-Request-Id")},
+        "content": {JSON: {"schema": "Customer", "example": _CUSTOMER_EXAMPLE}},
+    }
+
+
+def _json_body(schema: str, example: Any, description: str) -> dict[str, Any]:
+    return {"required": True, "description": description, "content": {JSON: {"schema": schema, "example": example}}}
+
+
+def _build() -> APISpec:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title=TITLE,
+        version=VERSION,
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={
+            "description": (
+                "Customer records over DynamoDB. Every error answers with one envelope: "
+                '`{"error": {"code", "message", "details"}}`. Generated from the code.'
+            )
+        },
+    )
+    plugin.map_to_openapi_type(BirthDate, "string", "date")
+    plugin.map_to_openapi_type(UtcDateTime, "string", "date-time")
+    plugin.map_to_openapi_type(Money, "number", None)
+    plugin.map_to_openapi_type(EmailAddress, "string", "email")
+
+    spec.components.schema("Customer", schema=CustomerSchema)
+    spec.components.schema("CustomerChanges", schema=CustomerSchema(partial=True))
+    spec.components.schema("CustomerPage", schema=CustomerPageSchema)
+    spec.components.schema("SeedReport", schema=SeedReportSchema)
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name, (description, example) in _HEADERS.items():
+        spec.components.header(name, {"description": description, "schema": {"type": "string"}, "example": example})
+    for status, (description, headers) in _ERRORS.items():
+        response: dict[str, Any] = {"description": description, "content": {JSON: {"schema": "Error"}}}
+        response["headers"] = {name: _header(name) for name in (*headers, "X-Request-Id")}
+        spec.components.response(f"Error{status}", response)
+    spec.components.parameter(
+        "CustomerId",
+        "path",
+        {
+            "name": "customer_id",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+            "example": _SAMPLE_ID,
+        },
+    )
+    spec.components.parameter(
+        "IfMatch",
+        "header",
+        {
+            "name": "If-Match",
+            "description": 'Write only if the customer is still at one of these versions (ETags, e.g. "3"), or "*".',
+            "schema": {"type": "string"},
+        },
+    )
+
+    spec.path(
+        path="/customers",
+        operations={
+            "get": {
+                "operationId": "listCustomers",
+                "summary": "List customers, a page at a time",
+                "parameters": [{"in": "query", "schema": ListCustomersQuery}],
+                "responses": _responses(
+                    {
+                        200: {
+                            "description": "A page of customers; next_token is null on the last page.",
+                            "headers": {"X-Request-Id": _header("X-Request-Id")},
+                            "content": {
+                                JSON: {
+                                    "schema": "CustomerPage",
+                                    "example": {"customers": [_CUSTOMER_EXAMPLE], "next_token": None},
+                                }
+                            },
+                        }
+                    }
+                ),
+            },
+            "post": {
+                "operationId": "createCustomer",
+                "summary": "Create a customer",
+                "parameters": [
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "description": "1-255 printable ASCII characters; retries with the same key and body "
+                        "answer the original 201 for 24 hours.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~][ -~]*$"},
+                    }
+                ],
+                "requestBody": _json_body(
+                    "Customer", _CREATE_EXAMPLE, "first_name, last_name and email_address are required."
+                ),
+                "responses": _responses(
+                    {
+                        201: _customer_response(
+                            "Created (or replayed for an Idempotency-Key).", "Location", "Idempotent-Replayed"
+                        )
+                    },
+                    409,
+                    413,
+                    415,
+                    422,
+                ),
+            },
+        },
+    )
+    spec.path(
+        path="/customers/{customer_id}",
+        parameters=["CustomerId"],  # type: ignore[list-item]  # apispec resolves component names
+        operations={
+            "get": {
+                "operationId": "getCustomer",
+                "summary": "Get one customer",
+                "parameters": [
+                    {
+                        "in": "header",
+                        "name": "If-None-Match",
+                        "description": "Answer 304 if the customer is still at one of these versions.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": _responses(
+                    {
+                        200: _customer_response("The customer."),
+                        304: {
+                            "description": "Not modified: your copy is current.",
+                            "headers": {"ETag": _header("ETag"), "X-Request-Id": _header("X-Request-Id")},
+                        },
+                    },
+                    404,
+                ),
+            },
+            "put": {
+                "operationId": "updateCustomer",
+                "summary": "Change some fields of a customer",
+                "parameters": ["IfMatch"],
+                "requestBody": _json_body(
+                    "CustomerChanges", _UPDATE_EXAMPLE, "Only the fields sent change; at least one."
+                ),
+                "responses": _responses(
+                    {200: _customer_response("The whole updated customer.")}, 404, 409, 412, 413, 415
+                ),
+            },
+            "delete": {
+                "operationId": "deleteCustomer",
+                "summary": "Delete a customer (frees its email address)",
+                "parameters": ["IfMatch"],
+                "responses": _responses(
+                    {204: {"description": "Deleted.", "headers": {"X-Request-Id": _header("X-Request-Id")}}},
+                    404,
+                    409,
+                    412,
+                ),
+            },
+        },
+    )
+    seed_example = {
+        "message": "Created 10 sample customers; 0 were already there.",
+        "created": [_SAMPLE_ID],
+        "already_present": [],
+        "email_taken": [],
+    }
+    seeded = {
+        "headers": {"X-Request-Id": _header("X-Request-Id")},
+        "content": {JSON: {"schema": "SeedReport", "example": seed_example}},
+    }
+    spec.path(
+        path="/seed",
+        operations={
+            "post": {
+                "operationId": "seedCustomers",
+                "summary": "Insert the 10 sample customers that are missing",
+                "responses": _responses(
+                    {
+                        201: {"description": "Some were created.", **seeded},
+                        200: {"description": "All were there.", **seeded},
+                    }
+                ),
+            }
+        },
+    )
+    return spec
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return _build().to_dict()
+
+
+def openapi_document(base_path: str) -> dict[str, Any]:
+    """The document, with ``servers`` pointing at the deployment that serves it."""
+    document = copy.copy(_document())
+    document["servers"] = [{"url": base_path or "/"}]
+    return document
