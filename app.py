@@ -14,11 +14,12 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from chalicelib.config import get_settings
+from chalicelib.deadline import start_request
 from chalicelib.docs import asset, docs_page
-from chalicelib.errors import DomainError
+from chalicelib.errors import DomainError, PreconditionFailed
 from chalicelib.observability import SERVICE, log_response, request_scope, restore_log_level
 from chalicelib.openapi import openapi_document
-from chalicelib.preconditions import VersionCondition, etag, parse_condition
+from chalicelib.preconditions import Preconditions, etag, parse_preconditions
 from chalicelib.schemas import (
     dump_customer,
     load_customer_changes,
@@ -64,8 +65,9 @@ def _body() -> dict[str, Any]:
     return read_json_object(_request(), get_settings().max_body_bytes)
 
 
-def _if_match() -> VersionCondition | None:
-    return parse_condition("If-Match", _request().headers.get("if-match"), weak_comparison=False)
+def _preconditions() -> Preconditions:
+    headers = _request().headers
+    return parse_preconditions(headers.get("if-match"), headers.get("if-none-match"))
 
 
 def _customer_response(customer: dict[str, Any], status: int = 200, **headers: str) -> Response:
@@ -94,9 +96,12 @@ def create_customer() -> Response:
 
 @app.route(CUSTOMER_PATH, methods=["GET"], content_types=ANY_CONTENT)
 def get_customer(customer_id: str) -> Response:
-    customer = _service().get_customer(parse_customer_id(customer_id))
-    if_none_match = parse_condition("If-None-Match", _request().headers.get("if-none-match"), weak_comparison=True)
-    if if_none_match is not None and if_none_match.matches(customer["version"]):
+    customer_id = parse_customer_id(customer_id)
+    preconditions = _preconditions()
+    customer = _service().get_customer(customer_id)
+    if preconditions.if_match is not None and not preconditions.if_match.matches(customer["version"]):
+        raise PreconditionFailed()
+    if preconditions.if_none_match is not None and preconditions.if_none_match.matches(customer["version"]):
         return Response(body="", status_code=304, headers={"ETag": etag(customer["version"])})
     return _customer_response(customer)
 
@@ -105,12 +110,12 @@ def get_customer(customer_id: str) -> Response:
 def update_customer(customer_id: str) -> Response:
     customer_id = parse_customer_id(customer_id)
     changes = load_customer_changes(_body())
-    return _customer_response(_service().update_customer(customer_id, changes, _if_match()))
+    return _customer_response(_service().update_customer(customer_id, changes, _preconditions()))
 
 
 @app.route(CUSTOMER_PATH, methods=["DELETE"], content_types=ANY_CONTENT)
 def delete_customer(customer_id: str) -> Response:
-    _service().delete_customer(parse_customer_id(customer_id), _if_match())
+    _service().delete_customer(parse_customer_id(customer_id), _preconditions())
     return Response(body="", status_code=204)
 
 
@@ -153,6 +158,7 @@ def error_envelope(event: Request, get_response: Callable[[Request], Response]) 
     ``DELETE /customers/{id}?dry_run=1`` is a 400 rather than silently ignored.
     """
     started = time.perf_counter()
+    start_request()
     with request_scope(event) as request_id:
         try:
             if (event.context.get("resourcePath"), event.method) not in ROUTES_WITH_QUERY:

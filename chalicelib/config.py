@@ -34,6 +34,7 @@ class Settings:
     dynamodb_max_attempts: int
     dynamodb_connect_timeout: float
     dynamodb_read_timeout: float
+    request_budget_seconds: float
 
 
 def _int(name: str, default: int, *, minimum: int = 1) -> int:
@@ -98,5 +99,8 @@ def get_settings() -> Settings:
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
         dynamodb_max_attempts=_int("DYNAMODB_MAX_ATTEMPTS", 3),
         dynamodb_connect_timeout=_float("DYNAMODB_CONNECT_TIMEOUT", 1.0),
-        dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 3.0),
+        dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 2.0),
+        # No DynamoDB call starts after this; with 3 attempts of (1 s + 2 s) plus backoff a
+        # call ends within ~12 s more, inside the function's 25 s timeout.
+        request_budget_seconds=_float("REQUEST_BUDGET_SECONDS", 12.0),
     )

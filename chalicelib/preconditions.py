@@ -15,6 +15,7 @@ from chalicelib.errors import ValidationFailed
 # obs-text. A comma is a valid etagc, so the list cannot simply be split on commas.
 _LIST_MEMBER = re.compile(r'[ \t,]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(,|\Z)')
 _MAX_HEADER_LENGTH = 4096
+_CANONICAL_VERSION = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def etag(version: int) -> str:
@@ -64,10 +65,44 @@ def parse_condition(header: str, value: str | None, *, weak_comparison: bool) ->
         if match is None:
             raise _invalid(header)
         weak, opaque, separator = match.groups()
-        if not (weak and not weak_comparison) and opaque.isascii() and opaque.isdigit() and len(opaque) <= 18:
+        # Tags compare character by character: "01" is not "1". Only our canonical
+        # form (a version without leading zeros) can ever match.
+        if not (weak and not weak_comparison) and _CANONICAL_VERSION.fullmatch(opaque):
             versions.add(int(opaque))
         position = match.end()
         # RFC 9110 5.6.1.2: empty list elements ("1", , "2",) are accepted and ignored.
         if not separator or not value[position:].strip(" \t,"):
             break
     return VersionCondition(any_version=False, versions=frozenset(versions))
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """A write's If-Match and If-None-Match, evaluated against the stored version (RFC 9110 13.2.2)."""
+
+    if_match: VersionCondition | None = None
+    if_none_match: VersionCondition | None = None
+
+    def allow(self, version: int) -> bool:
+        if self.if_match is not None and not self.if_match.matches(version):
+            return False
+        return self.if_none_match is None or not self.if_none_match.matches(version)
+
+    @property
+    def any_existing_version(self) -> bool:
+        """True when every existing version passes: the write needs no version condition."""
+        return self.if_none_match is None and (self.if_match is None or self.if_match.any_version)
+
+    @property
+    def single_version(self) -> int | None:
+        """The one version that passes, when the client named exactly one (no read needed)."""
+        if self.if_none_match is not None or self.if_match is None:
+            return None
+        return self.if_match.single_version
+
+
+def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:
+    return Preconditions(
+        parse_condition("If-Match", if_match, weak_comparison=False),
+        parse_condition("If-None-Match", if_none_match, weak_comparison=True),
+    )

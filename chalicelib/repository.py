@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from chalicelib.config import Settings
+from chalicelib.deadline import request_age
 from chalicelib.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
@@ -51,6 +54,9 @@ _TRANSIENT_ERRORS = frozenset(
         # A plain write that touches an item a transaction is writing; botocore does not retry it.
         "TransactionConflictException",
         "ReplicatedWriteConflictException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
     }
 )
 # Reasons a transaction is cancelled that say "try again later", not "your condition failed".
@@ -58,6 +64,11 @@ _TRANSIENT_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
 CONDITION_FAILED = "ConditionalCheckFailed"
+# Each UpdateItem stamps the customer with a fresh id and refuses to apply over its own
+# stamp. UpdateItem has no idempotency token (transactions do), so without it a write
+# whose answer was lost would be applied twice by botocore's retry (version +2), or
+# refused by its own version condition and reported as a conflict.
+WRITE_ID = "write_id"
 # DynamoDB cancels a transaction that touches an item another transaction is writing;
 # botocore does not retry that, so a few short, jittered retries happen here.
 TRANSACTION_ATTEMPTS = 3
@@ -89,7 +100,7 @@ def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _from_item(item: Mapping[str, Any]) -> Customer:
-    customer = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    customer = {name: _deserializer.deserialize(value) for name, value in item.items() if name != WRITE_ID}
     customer["version"] = int(customer["version"])
     return customer
 
@@ -109,21 +120,30 @@ def _is_transient(error: ClientError) -> bool:
     if code == "TransactionCanceledException":
         codes = set(_cancellation_codes(error, 0))
         return bool(codes & _TRANSIENT_CANCELLATIONS) and CONDITION_FAILED not in codes
-    return code in _TRANSIENT_ERRORS
+    # A 5xx without a DynamoDB error code is a proxy or gateway failing: also worth a retry later.
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code in _TRANSIENT_ERRORS or status >= 500
 
 
 @contextmanager
-def _store_errors() -> Iterator[None]:
-    """Throttling, conflicts, outages and timeouts that survive the retries become a 503."""
+def _store_errors(budget_seconds: float) -> Iterator[None]:
+    """Throttling, conflicts, outages and timeouts that survive the retries become a 503.
+
+    Permanent failures (a missing table, bad credentials, a malformed request) are
+    bugs or misconfiguration and stay 500s, so "retry later" is never a lie.
+    """
+    if request_age() > budget_seconds:
+        logger.warning("Request out of time before a DynamoDB call", extra={"budget_seconds": budget_seconds})
+        raise StoreUnavailable()
     try:
         yield
     except ClientError as error:
         if _is_transient(error):
-            logger.warning("DynamoDB unavailable", extra={"dynamodb_error": _error_code(error)})
+            logger.warning("DynamoDB unavailable", extra={"dynamodb_error": _error_code(error)}, exc_info=True)
             raise StoreUnavailable() from error
         raise
-    except BotoCoreError as error:  # connection failures and timeouts
-        logger.warning("DynamoDB unreachable", extra={"dynamodb_error": type(error).__name__})
+    except (HTTPClientError, BotocoreConnectionError) as error:  # connection failures and timeouts
+        logger.warning("DynamoDB unreachable", extra={"dynamodb_error": type(error).__name__}, exc_info=True)
         raise StoreUnavailable() from error
 
 
@@ -134,8 +154,16 @@ class Page:
 
 
 class CustomerRepository:
-    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        customers_table: str,
+        emails_table: str,
+        idempotency_table: str,
+        request_budget_seconds: float = 12.0,
+    ) -> None:
         self._client = client
+        self._budget = request_budget_seconds
         self._customers = customers_table
         self._emails = emails_table
         self._idempotency = idempotency_table
@@ -151,6 +179,7 @@ class CustomerRepository:
             CUSTOMERS.name(settings),
             CUSTOMER_EMAILS.name(settings),
             IDEMPOTENCY_RECORDS.name(settings),
+            settings.request_budget_seconds,
         )
 
     def _customer_key(self, customer_id: str) -> dict[str, Any]:
@@ -174,13 +203,17 @@ class CustomerRepository:
                 time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not crypto
 
     def get(self, customer_id: str) -> Customer:
-        with _store_errors():
+        item = self._read(customer_id)
+        if item is None:
+            raise CustomerNotFound()
+        return _from_item(item)
+
+    def _read(self, customer_id: str) -> dict[str, Any] | None:
+        with _store_errors(self._budget):
             response = self._client.get_item(
                 TableName=self._customers, Key=self._customer_key(customer_id), ConsistentRead=True
             )
-        if "Item" not in response:
-            raise CustomerNotFound()
-        return _from_item(response["Item"])
+        return response.get("Item")
 
     def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
         """Write the customer, claim its email and (if keyed) record the request, all in one transaction.
@@ -206,14 +239,14 @@ class CustomerRepository:
         ]
         if idempotency is not None:
             items.append({"Put": self._idempotency_put(idempotency)})
-        with _store_errors():
+        with _store_errors(self._budget):
             try:
                 self._transact(items)
             except ClientError as error:
                 customer_taken, email_taken, key_taken = _cancellation_codes(error, 3)
                 if idempotency is not None and key_taken == CONDITION_FAILED:
                     raise IdempotencyKeyTaken() from error
-                if idempotency is not None and "TransactionConflict" in (customer_taken, email_taken, key_taken):
+                if idempotency is not None and key_taken == "TransactionConflict":
                     raise RequestInProgress() from error
                 if customer_taken == CONDITION_FAILED:
                     raise CustomerAlreadyExists() from error
@@ -239,7 +272,7 @@ class CustomerRepository:
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         """The live record for ``key``, or ``None`` if there is none or it has expired."""
-        with _store_errors():
+        with _store_errors(self._budget):
             response = self._client.get_item(
                 TableName=self._idempotency, Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}}, ConsistentRead=True
             )
@@ -263,14 +296,21 @@ class CustomerRepository:
         exists, so it needs no read first; it raises :class:`WriteConflict` when the
         stored version is not the expected one.
         """
-        request = self._update_request(customer_id, changes, updated_at, expected_version)
-        with _store_errors():
+        write_id = uuid.uuid4().hex
+        request = self._update_request(customer_id, changes, updated_at, expected_version, write_id)
+        with _store_errors(self._budget):
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
             except ClientError as error:
                 if _error_code(error) != "ConditionalCheckFailedException":
                     raise
-                self.get(customer_id)  # raises CustomerNotFound when the customer is gone
+                current = self._read(customer_id)
+                if current is None:
+                    raise CustomerNotFound() from error
+                if current.get(WRITE_ID) == {"S": write_id}:
+                    # botocore retried after our first attempt was applied but its answer was
+                    # lost; the condition refused the second application. The write is ours.
+                    return _from_item(current)
                 raise WriteConflict() from error
         return _from_item(response["Attributes"])
 
@@ -289,7 +329,7 @@ class CustomerRepository:
             {"Delete": self._release_email(current)},
             {"Update": update},
         ]
-        with _store_errors():
+        with _store_errors(self._budget):
             try:
                 self._transact(items)
             except ClientError as error:
@@ -322,7 +362,7 @@ class CustomerRepository:
             },
             {"Delete": self._release_email(current)},
         ]
-        with _store_errors():
+        with _store_errors(self._budget):
             try:
                 self._transact(items)
             except ClientError as error:
@@ -340,7 +380,7 @@ class CustomerRepository:
         request: dict[str, Any] = {"TableName": self._customers, "Limit": limit + 1}
         if start_key is not None:
             request["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
-        with _store_errors():
+        with _store_errors(self._budget):
             response = self._client.scan(**request)
         customers = [_from_item(item) for item in response.get("Items", [])]
         if len(customers) > limit:
@@ -351,15 +391,22 @@ class CustomerRepository:
         return Page(customers, {name: value["S"] for name, value in last.items()} if last else None)
 
     def _update_request(
-        self, customer_id: str, changes: Customer, updated_at: str, expected_version: int | None
+        self,
+        customer_id: str,
+        changes: Customer,
+        updated_at: str,
+        expected_version: int | None,
+        write_id: str | None = None,
     ) -> UpdateTypeDef:
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values = {f":f{i}": _serializer.serialize(value) for i, value in enumerate(changes.values())}
         assignments = [f"{alias} = :{alias[1:]}" for alias in names]
-        names.update({"#updated_at": "updated_at", "#version": "version"})
-        values.update({":updated_at": {"S": updated_at}, ":one": {"N": "1"}})
-        assignments.append("#updated_at = :updated_at")
-        condition = "attribute_exists(customer_id)"
+        names.update({"#updated_at": "updated_at", "#version": "version", "#write_id": WRITE_ID})
+        values.update(
+            {":updated_at": {"S": updated_at}, ":one": {"N": "1"}, ":write_id": {"S": write_id or uuid.uuid4().hex}}
+        )
+        assignments += ["#updated_at = :updated_at", "#write_id = :write_id"]
+        condition = "attribute_exists(customer_id) AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
         if expected_version is not None:
             condition += " AND #version = :expected"
             values[":expected"] = {"N": str(expected_version)}
@@ -410,9 +457,15 @@ def create_missing_tables(settings: Settings) -> list[str]:
         if name not in existing:
             client.create_table(**spec.create_table_request(name))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
-            if spec.ttl_attribute is not None:
-                client.update_time_to_live(
-                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
-                )
             created.append(name)
+        if spec.ttl_attribute is not None:
+            _ensure_ttl(client, name, spec.ttl_attribute)
     return created
+
+
+def _ensure_ttl(client: DynamoDBClient, table: str, attribute: str) -> None:
+    """Switch TTL on where it is off, also for tables that existed before (or a crash in between)."""
+    status = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"].get("TimeToLiveStatus")
+    if status in ("ENABLED", "ENABLING"):
+        return
+    client.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})

@@ -27,13 +27,14 @@ from chalicelib.errors import (
     WriteConflict,
 )
 from chalicelib.fields import format_utc
-from chalicelib.preconditions import VersionCondition
+from chalicelib.preconditions import Preconditions
 from chalicelib.repository import Customer, CustomerRepository, IdempotencyKeyTaken, IdempotencyRecord, email_key
 from chalicelib.schemas import is_customer_id, load_new_customer
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.tables import CUSTOMERS
 
 DEFAULT_PAGE_SIZE = 25
+UNCONDITIONAL = Preconditions()
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 _CREATE_SCOPE = "POST /customers"
 # A write that reads first retries when another request changed the customer in
@@ -103,7 +104,15 @@ class CustomerService:
             "version": 1,
         }
         if idempotency_key is None:
-            self._repository.create(customer)
+            try:
+                self._repository.create(customer)
+            except CustomerAlreadyExists:
+                if customer_id is not None:
+                    raise
+                # A fresh UUID4 cannot collide: our own transaction was applied by an attempt
+                # whose answer was lost, and the retry found it (DynamoDB's request token makes
+                # this rare; stores without it make it routine).
+                return CreateResult(self._repository.get(customer["customer_id"]), replayed=False)
             return CreateResult(customer, replayed=False)
         key = f"{_CREATE_SCOPE} {idempotency_key}"
         fingerprint = _fingerprint(fields)
@@ -123,25 +132,26 @@ class CustomerService:
         return self._repository.get(customer_id)
 
     def update_customer(
-        self, customer_id: str, changes: Customer, if_match: VersionCondition | None = None
+        self, customer_id: str, changes: Customer, preconditions: Preconditions = UNCONDITIONAL
     ) -> Customer:
         """Apply a partial update; a changed email moves its uniqueness claim atomically.
 
-        ``if_match`` is enforced by the write's own condition, never by comparing
-        after a read: a read only tells which version to make the write conditional on.
+        Preconditions are enforced by the write's own condition on the version: a read
+        only tells which version to make the write conditional on, and a write whose
+        condition failed is re-read to tell 404, 412 and "changed meanwhile" apart.
         """
         moves_email = "email_address" in changes
-        if not moves_email and (if_match is None or if_match.any_version):
+        if not moves_email and preconditions.any_existing_version:
             # No read needed: one UpdateItem that requires the customer to exist.
             return self._repository.update(customer_id, changes, updated_at=self._now())
-        expected = if_match.single_version if if_match is not None else None
+        expected = preconditions.single_version
         if not moves_email and expected is not None:
             try:
                 return self._repository.update(customer_id, changes, updated_at=self._now(), expected_version=expected)
             except WriteConflict:
                 raise PreconditionFailed() from None
         for _ in range(MAX_WRITE_ATTEMPTS):
-            current = self._current(customer_id, if_match)
+            current = self._current(customer_id, preconditions)
             try:
                 if not moves_email or email_key(changes["email_address"]) == email_key(current["email_address"]):
                     return self._repository.update(
@@ -152,10 +162,10 @@ class CustomerService:
                 continue
         raise WriteConflict()
 
-    def delete_customer(self, customer_id: str, if_match: VersionCondition | None = None) -> None:
+    def delete_customer(self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL) -> None:
         """Delete the customer and free its email address in the same transaction."""
         for _ in range(MAX_WRITE_ATTEMPTS):
-            current = self._current(customer_id, if_match)
+            current = self._current(customer_id, preconditions)
             try:
                 self._repository.delete(current)
                 return
@@ -163,10 +173,10 @@ class CustomerService:
                 continue
         raise WriteConflict()
 
-    def _current(self, customer_id: str, if_match: VersionCondition | None) -> Customer:
-        """The stored customer, provided it is a version the client's If-Match names."""
+    def _current(self, customer_id: str, preconditions: Preconditions) -> Customer:
+        """The stored customer, provided its version passes the client's preconditions."""
         current = self._repository.get(customer_id)
-        if if_match is not None and not if_match.matches(current["version"]):
+        if not preconditions.allow(current["version"]):
             raise PreconditionFailed()
         return current
 

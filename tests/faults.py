@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.httpsession import URLLib3Session
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com"
 
@@ -38,11 +39,29 @@ def _error_response(status: int, error_type: str, message: str, **extra: Any) ->
     return respond
 
 
+def _transaction_conflict(request: Any) -> AWSResponse:
+    """DynamoDB's answer when another transaction is writing the same items: a reason per item."""
+    items = json.loads(request.body)["TransactItems"]
+    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"} for _ in items]
+    message = "Transaction cancelled, please refer cancellation reasons for specific reasons"
+    return _error_response(400, "TransactionCanceledException", message, CancellationReasons=reasons)(request)
+
+
 def _raise(error: Exception) -> Callable[[Any], AWSResponse]:
     def respond(request: Any) -> AWSResponse:
         raise error
 
     return respond
+
+
+def _deliver(request: Any, event_name: str) -> None:
+    """Send the request to the store now (moto in process, or DynamoDB Local over HTTP)."""
+    from moto.core.models import botocore_stubber
+
+    if botocore_stubber.enabled:
+        botocore_stubber(event_name=event_name, request=request)
+    else:
+        URLLib3Session().send(request)
 
 
 def _moto_stubber_enabled(enabled: bool) -> bool:
@@ -61,6 +80,8 @@ class Fault:
     respond: Callable[[Any], AWSResponse] | None = None  # replaces DynamoDB's answer
     after_commit: Exception | None = None  # raised after the real call completed
     transactions_only: bool = False
+    # Applied by the store, then the answer is lost *inside* botocore, which retries the call.
+    applied_then_lost: bool = False
 
 
 FAULTS = [
@@ -78,21 +99,13 @@ FAULTS = [
     Fault("request_limit", _error_response(400, "RequestLimitExceeded", "Throughput exceeds the account limit.")),
     Fault("internal_error", _error_response(500, "InternalServerError", "Internal server error")),
     Fault("unavailable", _error_response(503, "ServiceUnavailable", "Service unavailable")),
-    Fault(
-        "transaction_conflict",
-        _error_response(
-            400,
-            "TransactionCanceledException",
-            "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
-            CancellationReasons=[{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}],
-        ),
-        transactions_only=True,
-    ),
+    Fault("transaction_conflict", _transaction_conflict, transactions_only=True),
     Fault("read_timeout", _raise(ReadTimeoutError(endpoint_url=ENDPOINT))),
     Fault("connect_timeout", _raise(ConnectTimeoutError(endpoint_url=ENDPOINT))),
     Fault("connection_refused", _raise(EndpointConnectionError(endpoint_url=ENDPOINT))),
     Fault("response_lost_after_commit", after_commit=ReadTimeoutError(endpoint_url=ENDPOINT)),
 ]
+LOST_AND_RETRIED = Fault("applied_then_lost_and_retried", applied_then_lost=True)
 
 
 @dataclass
@@ -138,6 +151,10 @@ class FaultInjector:
         self.calls.append(model.name)
 
     def _before_send(self, request: Any, **kwargs: Any) -> AWSResponse | None:
+        if self._armed() and self.fault is not None and self.fault.applied_then_lost:
+            self.injected += 1
+            _deliver(request, kwargs.get("event_name", ""))
+            raise ReadTimeoutError(endpoint_url=request.url)
         if self._armed() and self.fault is not None and self.fault.respond is not None:
             self.injected += 1
             response = self.fault.respond(request)  # a raised fault stops the send here

@@ -59,3 +59,7 @@ class TestInterleavedWritersOnDynamoDBLocal(races.TestInterleavedWriters):
 
 class TestHostileCorpusOnDynamoDBLocal(hostile.TestHostileCorpus):
     pass
+
+
+class TestLostResponsesOnDynamoDBLocal(faults.TestLostResponses):
+    pass

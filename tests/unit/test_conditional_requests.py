@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, body
+from tests.support import JSON, Api, body
 from tests.unit.test_customers_api import all_customers, assert_error, create, new_customer
 
 
@@ -95,6 +95,33 @@ class TestConditionalRequests:
         response = api.get(customer_path(customer), headers={"If-None-Match": '"1"'})
         assert response.status_code == 200
         assert body(response)["city"] == "Oslo"
+
+    def test_tags_compare_exactly_so_leading_zeros_never_match(self, api: Api) -> None:
+        customer = create(api)
+        headers = {**JSON, "If-Match": '"01"'}
+        assert_error(api.put(customer_path(customer), {"city": "Oslo"}, headers=headers), 412, "precondition_failed")
+        assert api.get(customer_path(customer), headers={"If-None-Match": '"01"'}).status_code == 200
+
+    def test_put_with_if_none_match_star_on_existing_customer_is_412(self, api: Api) -> None:
+        customer = create(api)
+        headers = {**JSON, "If-None-Match": "*"}
+        assert_error(api.put(customer_path(customer), {"city": "Oslo"}, headers=headers), 412, "precondition_failed")
+        assert body(api.get(customer_path(customer))) == customer
+
+    def test_put_with_if_none_match_of_another_version_succeeds(self, api: Api) -> None:
+        customer = create(api)
+        headers = {**JSON, "If-None-Match": '"2"'}
+        assert api.put(customer_path(customer), {"city": "Oslo"}, headers=headers).status_code == 200
+
+    def test_delete_with_if_none_match_of_current_version_is_412(self, api: Api) -> None:
+        customer = create(api)
+        assert_error(api.delete(customer_path(customer), headers={"If-None-Match": '"1"'}), 412, "precondition_failed")
+        assert api.get(customer_path(customer)).status_code == 200
+
+    def test_get_with_if_match_evaluates_it(self, api: Api) -> None:
+        customer = create(api)
+        assert_error(api.get(customer_path(customer), headers={"If-Match": '"99"'}), 412, "precondition_failed")
+        assert api.get(customer_path(customer), headers={"If-Match": '"1"'}).status_code == 200
 
     def test_writes_without_if_match_keep_working(self, api: Api) -> None:
         customer = create(api)

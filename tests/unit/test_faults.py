@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import repository
 from chalicelib.config import get_settings
-from tests.faults import FAULTS, Fault, FaultInjector
+from tests.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector
 from tests.store import assert_no_half_written_state, scan
 from tests.support import JSON, Api, body, forget_cached_wiring
 from tests.unit.test_customers_api import assert_error, create, new_customer
@@ -34,6 +34,10 @@ WRITES: dict[str, tuple[Setup, Act]] = {
         lambda api, _: api.post("/customers", new_customer(), headers={**JSON, "Idempotency-Key": str(uuid.uuid4())}),
     ),
     "update": (_a_customer, lambda api, cid: api.put(f"/customers/{cid}", {"city": "Faultville", "lifetime_value": 5})),
+    "update_if_match": (
+        _a_customer,
+        lambda api, cid: api.put(f"/customers/{cid}", {"city": "Matchville"}, headers={**JSON, "If-Match": '"1"'}),
+    ),
     "update_email": (
         _a_customer,
         lambda api, cid: api.put(f"/customers/{cid}", {"email_address": f"moved.{uuid.uuid4().hex[:8]}@example.com"}),
@@ -44,7 +48,12 @@ WRITES: dict[str, tuple[Setup, Act]] = {
 
 
 # A plain update is a single UpdateItem: transaction faults cannot happen to it.
-CASES = [(write, fault) for write in WRITES for fault in FAULTS if not (fault.transactions_only and write == "update")]
+CASES = [
+    (write, fault)
+    for write in WRITES
+    for fault in FAULTS
+    if not (fault.transactions_only and write in ("update", "update_if_match"))
+]
 
 
 def _versions() -> dict[str, tuple[int, str | None]]:
@@ -117,3 +126,28 @@ class TestFaults:
         assert retry.headers["Idempotent-Replayed"] == "true"
         assert body(retry)["email_address"] == fields["email_address"]
         assert len(scan(get_settings().customers_table)) == 1
+
+
+class TestLostResponses:
+    """botocore retries a call whose answer was lost after DynamoDB applied it: it must apply once."""
+
+    @pytest.mark.parametrize("write", [w for w in WRITES if w != "seed"], ids=str)
+    def test_retried_call_after_lost_answer_applies_exactly_once(self, api: Api, write: str) -> None:
+        setup, act = WRITES[write]
+        target = setup(api)
+        before = _versions()
+        with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+            # Every step in turn: the first attempt of that call is applied and its answer lost.
+            injector.arm(LOST_AND_RETRIED, from_call=1, times=1)
+            response = act(api, target)
+        assert injector.injected == 1
+        assert response.status_code < 300, response.body
+        assert_no_half_written_state()
+        after = _versions()
+        if target in before:
+            if write == "delete":
+                assert target not in after
+            else:
+                assert after[target][0] == before[target][0] + 1  # one version bump, not two
+        else:
+            assert len(after) == len(before) + 1  # one new customer, not two
