@@ -19,7 +19,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice.app import Request, Response
 
+from chalicelib.schemas import CustomerSchema
+
 SERVICE = "customer-api"
+LOGGABLE_NAMES = frozenset(
+    {*CustomerSchema().fields, "_schema", "limit", "next_token", "If-Match", "If-None-Match", "Idempotency-Key"}
+)
 # The same logging.Logger Chalice uses as app.log (it is named after the app), so
 # Chalice's own "Caught exception" records come out as JSON with the request keys.
 logger = Logger(service=SERVICE, use_rfc3339=True)
@@ -57,7 +62,11 @@ def log_response(response: Response, started: float) -> None:
     body = response.body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         fields["error_code"] = body["error"].get("code")
-        fields["error_fields"] = sorted(body["error"].get("details", {}))  # field names only, never values
+        # Names only, never values, and only names the API defines: a client's unknown keys
+        # or parameters may themselves be personal data ({"jane@example.com": 1}).
+        fields["error_fields"] = sorted(
+            name if name in LOGGABLE_NAMES else "<unknown>" for name in body["error"].get("details", {})
+        )
     if response.status_code >= 500:
         logger.error("request failed", extra=fields)
     else:

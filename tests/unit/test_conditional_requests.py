@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import pytest
 
+from chalicelib import repository
+from chalicelib.config import get_settings
 from tests.support import JSON, Api, body
 from tests.unit.test_customers_api import all_customers, assert_error, create, new_customer
 
@@ -172,6 +175,28 @@ class TestIdempotentCreates:
             api.post("/customers", new_customer(), headers=headers), 400, "validation_error", "Idempotency-Key"
         )
         assert all_customers(api) == []
+
+    def test_expired_record_not_yet_removed_by_ttl_counts_as_absent(self, api: Api) -> None:
+        # Given a record DynamoDB's TTL has not deleted yet although it expired (deletion is lazy)
+        settings = get_settings()
+        repository.dynamodb_client(settings).put_item(
+            TableName=settings.idempotency_table,
+            Item={
+                "idempotency_key": {"S": "POST /customers yesterday"},
+                "fingerprint": {"S": "of another body"},
+                "customer": {"M": {"customer_id": {"S": str(uuid.uuid4())}, "version": {"N": "1"}}},
+                "expires_at": {"N": str(int(time.time()) - 1)},
+            },
+        )
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "yesterday"}
+        # When the key is used again with a new body, it creates (no 422, no replay)
+        first = api.post("/customers", new_customer(), headers=headers)
+        assert first.status_code == 201
+        assert "Idempotent-Replayed" not in first.headers
+        # And the new record now replays
+        assert body(
+            api.post("/customers", new_customer(email_address=body(first)["email_address"]), headers=headers)
+        ) == body(first)
 
     def test_longest_idempotency_key_is_accepted(self, api: Api) -> None:
         headers = {"Content-Type": "application/json", "Idempotency-Key": "k" * 255}

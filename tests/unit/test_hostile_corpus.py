@@ -60,6 +60,8 @@ def check(status: int, raw_body: bytes, case: Hostile) -> str | None:
         return f"no error envelope: {raw_body[:200]!r}"
     if not (isinstance(error.get("code"), str) and isinstance(error.get("message"), str) and "details" in error):
         return f"incomplete envelope: {error}"
+    if error["code"] != case.expected_code:
+        return f"code {error['code']!r}, expected {case.expected_code!r}"
     if b"Traceback" in raw_body:
         return "stack trace in the body"
     return None
