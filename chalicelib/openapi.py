@@ -79,9 +79,12 @@ class ErrorDetailSchema(Schema):
     message = fields.String(required=True)
     details = fields.Dict(
         keys=fields.String(),
-        values=fields.List(fields.String()),
+        values=fields.Raw(),
         required=True,
-        metadata={"description": "Field (or header, or parameter) name -> what is wrong with it."},
+        metadata={
+            "description": "Field (or header, or parameter) name -> a list of what is wrong with it; for a "
+            "list field, an object from item index to such a list."
+        },
     )
     request_id = fields.String(metadata={"description": "Only on 500: finds the stack trace in the logs."})
 
@@ -114,6 +117,12 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
 }
 
 _COMMON_ERRORS = (400, 405, 500, 503)
+# "*" or a list of entity tags ("3", W/"3"), as RFC 9110 writes them.
+_ENTITY_TAGS = {
+    "type": "string",
+    "pattern": r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
+    "example": '"1"',
+}
 
 
 def _error(status: int) -> dict[str, Any]:
@@ -189,7 +198,7 @@ def _build() -> APISpec:
         {
             "name": "If-Match",
             "description": 'Write only if the customer is still at one of these versions (ETags, e.g. "3"), or "*".',
-            "schema": {"type": "string"},
+            "schema": _ENTITY_TAGS,
         },
     )
 
@@ -232,9 +241,18 @@ def _build() -> APISpec:
                 ),
                 "responses": _responses(
                     {
-                        201: _customer_response(
-                            "Created (or replayed for an Idempotency-Key).", "Location", "Idempotent-Replayed"
-                        )
+                        201: {
+                            **_customer_response(
+                                "Created (or replayed for an Idempotency-Key).", "Location", "Idempotent-Replayed"
+                            ),
+                            "links": {
+                                operation: {
+                                    "operationId": operation,
+                                    "parameters": {"customer_id": "$response.body#/customer_id"},
+                                }
+                                for operation in ("getCustomer", "updateCustomer", "deleteCustomer")
+                            },
+                        }
                     },
                     409,
                     413,
@@ -256,7 +274,7 @@ def _build() -> APISpec:
                         "in": "header",
                         "name": "If-None-Match",
                         "description": "Answer 304 if the customer is still at one of these versions.",
-                        "schema": {"type": "string"},
+                        "schema": _ENTITY_TAGS,
                     }
                 ],
                 "responses": _responses(
