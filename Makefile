@@ -12,7 +12,9 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 API_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: help run test lint unit integration e2e seed dynamodb-local clean
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +31,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by git)
 	@$(PY) -m scripts.tools java npm
 	@$(PY) -m scripts.dynamodb_local >/dev/null
+
+$(NODE_STAMP): package.json package-lock.json
+	@$(PY) -m scripts.tools npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+chromium: ## Debian's Chromium for the docs-page browser test (installed when run as root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the docs-page test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: 'chromium' not found: install it (Debian: sudo apt-get install chromium)"; exit 1; \
+	  fi; }
 
 run: dynamodb-local ## Start DynamoDB Local (data in .local/data), create tables, serve the API on $(API_URL)
 	$(PY) -m scripts.local_stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
@@ -48,10 +64,10 @@ unit: $(STAMP) ## Unit tests (moto)
 integration: dynamodb-local ## Integration tests (DynamoDB Local)
 	$(BIN)/pytest tests/integration
 
-e2e: dynamodb-local ## End-to-end tests (live chalice local + DynamoDB Local)
+e2e: dynamodb-local $(NODE_STAMP) chromium ## End-to-end tests (live stack: README, newman, schemathesis, browser)
 	$(BIN)/pytest tests/e2e
 
-test: dynamodb-local lint ## Everything: lint, types, unit, integration and e2e tests
+test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, unit, integration and e2e tests
 	@$(PY) -m scripts.tools curl
 	$(BIN)/pytest tests
 

@@ -121,8 +121,7 @@ _COMMON_ERRORS = (400, 405, 500, 503)
 _ENTITY_TAGS = {
     "type": "string",
     "pattern": r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
-    "example": '"1"',
-}
+}  # no example: Swagger UI would pre-fill it and make every "Try it out" conditional
 
 
 def _error(status: int) -> dict[str, Any]:
