@@ -32,7 +32,7 @@ dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by 
 	@$(PY) -m scripts.tools java npm
 	@$(PY) -m scripts.dynamodb_local >/dev/null
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_STAMP): package.json package-lock.json $(STAMP)
 	@$(PY) -m scripts.tools npm
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -58,7 +58,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: $(STAMP) ## Unit tests (moto)
+unit: $(STAMP) $(NODE_STAMP) ## Unit tests (moto)
 	$(BIN)/pytest tests/unit
 
 integration: dynamodb-local ## Integration tests (DynamoDB Local)

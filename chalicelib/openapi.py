@@ -158,6 +158,10 @@ def _build() -> APISpec:
         version=VERSION,
         openapi_version="3.0.3",
         plugins=[plugin],
+        tags=[
+            {"name": "customers", "description": "Customer records"},
+            {"name": "seed", "description": "Sample data for trying the API"},
+        ],
         info={
             "description": (
                 "Customer records over DynamoDB. Every error answers with one envelope: "
@@ -206,6 +210,7 @@ def _build() -> APISpec:
         operations={
             "get": {
                 "operationId": "listCustomers",
+                "tags": ["customers"],
                 "summary": "List customers, a page at a time",
                 "parameters": [{"in": "query", "schema": ListCustomersQuery}],
                 "responses": _responses(
@@ -225,6 +230,7 @@ def _build() -> APISpec:
             },
             "post": {
                 "operationId": "createCustomer",
+                "tags": ["customers"],
                 "summary": "Create a customer",
                 "parameters": [
                     {
@@ -267,6 +273,7 @@ def _build() -> APISpec:
         operations={
             "get": {
                 "operationId": "getCustomer",
+                "tags": ["customers"],
                 "summary": "Get one customer",
                 "parameters": [
                     {
@@ -289,6 +296,7 @@ def _build() -> APISpec:
             },
             "put": {
                 "operationId": "updateCustomer",
+                "tags": ["customers"],
                 "summary": "Change some fields of a customer",
                 "parameters": ["IfMatch"],
                 "requestBody": _json_body(
@@ -300,6 +308,7 @@ def _build() -> APISpec:
             },
             "delete": {
                 "operationId": "deleteCustomer",
+                "tags": ["customers"],
                 "summary": "Delete a customer (frees its email address)",
                 "parameters": ["IfMatch"],
                 "responses": _responses(
@@ -326,6 +335,7 @@ def _build() -> APISpec:
         operations={
             "post": {
                 "operationId": "seedCustomers",
+                "tags": ["seed"],
                 "summary": "Insert the 10 sample customers that are missing",
                 "responses": _responses(
                     {

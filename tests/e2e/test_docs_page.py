@@ -37,7 +37,7 @@ def browser() -> Iterator[Browser]:
 
 
 def try_it_out(page: Page, operation_id: str) -> Locator:
-    operation = page.locator(f"#operations-default-{operation_id}")
+    operation = page.locator(f"#operations-customers-{operation_id}")
     operation.locator(".opblock-summary").click()
     operation.locator(".try-out__btn").click()
     return operation
@@ -63,7 +63,7 @@ def test_docs_page_creates_and_fetches_a_customer(browser: Browser, live_stack: 
         lambda request: outside.append(request.url) if not request.url.startswith(live_stack.base_url) else None,
     )
     page.goto(f"{live_stack.base_url}/docs")
-    page.wait_for_selector("#operations-default-createCustomer", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#operations-customers-createCustomer", timeout=TIMEOUT_MS)
 
     # Create through the page
     create = try_it_out(page, "createCustomer")
