@@ -63,8 +63,25 @@ def _float(name: str, default: float) -> float:
     return value
 
 
+def _fetch_secret(name: str) -> str:
+    """A deployed stage keeps its signing key in Secrets Manager, fetched once per process.
+
+    Powertools' parameters utility does the call (with its own client); the import is
+    lazy so that local runs and tests never load it.
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(name)
+    if not isinstance(value, str):
+        raise ConfigurationError(f"secret {name!r} must be a string")
+    return value
+
+
 def _pagination_secret(stage: str) -> bytes:
     secret = os.environ.get("PAGINATION_SECRET", "")
+    secret_name = os.environ.get("PAGINATION_SECRET_NAME", "").strip()
+    if not secret and secret_name:
+        secret = _fetch_secret(secret_name)
     if secret:
         if len(secret) < 32:
             raise ConfigurationError("PAGINATION_SECRET must be at least 32 characters")
@@ -73,7 +90,7 @@ def _pagination_secret(stage: str) -> bytes:
         return LOCAL_PAGINATION_SECRET.encode()
     # A deployed stage without a secret would sign cursors with a value anyone can
     # read in this repository; refuse to serve instead of serving forgeable tokens.
-    raise ConfigurationError(f"PAGINATION_SECRET must be set for stage {stage!r}")
+    raise ConfigurationError(f"PAGINATION_SECRET_NAME (or PAGINATION_SECRET) must be set for stage {stage!r}")
 
 
 def _endpoint(stage: str) -> str | None:

@@ -1,0 +1,40 @@
+"""Settings of deployed stages: the pagination key comes from Secrets Manager."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.hostile import tamper
+from tests.support import Api, body, forget_cached_wiring
+from tests.unit.test_customers_api import assert_error, create
+
+SECRET_NAME = "customer-api/dev/pagination-secret"
+
+
+def test_deployed_stage_signs_tokens_with_its_secrets_manager_key(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stage configured like dev: no key in the environment, only the secret's name
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name=SECRET_NAME, SecretString="k" * 64)
+    monkeypatch.delenv("PAGINATION_SECRET")
+    monkeypatch.setenv("STAGE", "dev")
+    monkeypatch.setenv("PAGINATION_SECRET_NAME", SECRET_NAME)
+    forget_cached_wiring()
+    for _ in range(3):
+        create(api)
+    # When a client walks the pages
+    first = body(api.get("/customers?limit=2"))
+    second = api.get(f"/customers?limit=2&next_token={first['next_token']}")
+    # Then tokens signed with that key verify, and edited ones do not
+    assert second.status_code == 200
+    assert len(first["customers"]) + len(body(second)["customers"]) == 3
+    assert_error(api.get(f"/customers?next_token={tamper(first['next_token'])}"), 400, "validation_error", "next_token")
+
+
+def test_deployed_stage_without_a_key_refuses_to_serve_lists(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PAGINATION_SECRET")
+    monkeypatch.setenv("STAGE", "prod")
+    forget_cached_wiring()
+    response = api.get("/customers")
+    error = assert_error(response, 500, "internal_error")
+    assert "PAGINATION" not in response.body.decode()
+    assert error["request_id"]
