@@ -14,7 +14,10 @@ API_URL ?= http://$(HOST):$(PORT)
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium clean
+STAGE ?= dev
+DIST := dist/$(STAGE)
+
+.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,6 +73,24 @@ e2e: dynamodb-local $(NODE_STAMP) chromium ## End-to-end tests (live stack: READ
 test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, unit, integration and e2e tests
 	@$(PY) -m scripts.tools curl
 	$(BIN)/pytest tests
+
+package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) and zip for STAGE into dist/STAGE
+	rm -rf $(DIST)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/tables-$(STAGE).json $(DIST)
+	@ls -l $(DIST)
+
+deploy: $(STAMP) ## Deploy STAGE (dev|prod): its data stack from infra/, then chalice deploy; prints the URL
+	$(PY) -m scripts.data_stack deploy $(STAGE)
+	$(BIN)/chalice deploy --stage $(STAGE)
+	@$(BIN)/chalice url --stage $(STAGE)
+
+delete: $(STAMP) ## Remove STAGE's function and API (chalice delete); dev's tables too, prod's never
+	$(BIN)/chalice delete --stage $(STAGE)
+	@if [ "$(STAGE)" = prod ]; then echo "Kept the prod data stack (customer data is never deleted by a command)."; \
+	else $(PY) -m scripts.data_stack delete $(STAGE); fi
+
+logs: $(STAMP) ## Tail STAGE's function logs
+	$(BIN)/chalice logs --stage $(STAGE) --follow
 
 clean: ## Remove the virtualenv and caches (keeps DynamoDB Local and its data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

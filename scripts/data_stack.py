@@ -1,0 +1,68 @@
+"""A stage's data stack (its DynamoDB tables, from infra/tables-<stage>.json): deploy or delete.
+
+The tables live in their own CloudFormation stack, not in Chalice's deployment, so
+`chalice delete` can never take customer data with it. Deleting the prod data stack
+is refused here, and its tables also carry deletion protection and a Retain policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTECTED_STAGES = frozenset({"prod"})
+
+
+def stack_name(stage: str) -> str:
+    return f"customer-api-{stage}-data"
+
+
+def deploy(stage: str) -> None:
+    template = (ROOT / "infra" / f"tables-{stage}.json").read_text()
+    client = boto3.client("cloudformation")
+    name = stack_name(stage)
+    try:
+        client.describe_stacks(StackName=name)
+        exists = True
+    except ClientError:
+        exists = False
+    try:
+        if exists:
+            client.update_stack(StackName=name, TemplateBody=template)
+            client.get_waiter("stack_update_complete").wait(StackName=name)
+        else:
+            client.create_stack(
+                StackName=name, TemplateBody=template, EnableTerminationProtection=stage in PROTECTED_STAGES
+            )
+            client.get_waiter("stack_create_complete").wait(StackName=name)
+    except ClientError as error:
+        if "No updates are to be performed" not in str(error):
+            raise
+    print(f"Data stack {name} is up to date.")
+
+
+def delete(stage: str) -> None:
+    if stage in PROTECTED_STAGES:
+        raise SystemExit(f"error: refusing to delete the {stage} data stack: it holds customer data.")
+    client = boto3.client("cloudformation")
+    client.delete_stack(StackName=stack_name(stage))
+    client.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
+    print(f"Deleted data stack {stack_name(stage)}.")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=("deploy", "delete"))
+    parser.add_argument("stage", choices=("dev", "prod"))
+    args = parser.parse_args()
+    (deploy if args.action == "deploy" else delete)(args.stage)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`chalice package` for each deployed stage, merged with its tables: one complete, lint-clean template."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STAGES = ("dev", "prod")
+MAX_ZIP_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    stage = str(request.param)
+    out = tmp_path_factory.mktemp(f"package-{stage}") / "out"
+    environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    command = [
+        str(BIN / "chalice"),
+        "package",
+        "--stage",
+        stage,
+        "--merge-template",
+        f"infra/tables-{stage}.json",
+        str(out),
+    ]
+    completed = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return stage, out
+
+
+def template(out: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((out / "sam.json").read_text())
+    return result
+
+
+def test_template_is_lint_clean(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    completed = subprocess.run(
+        [str(BIN / "cfn-lint"), str(out / "sam.json")], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_template_has_function_api_role_and_tables(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    resources = template(out)["Resources"]
+    types = {name: resource["Type"] for name, resource in resources.items()}
+    assert types["APIHandler"] == "AWS::Serverless::Function"
+    assert types["RestAPI"] == "AWS::Serverless::Api"
+    assert types["ApiHandlerRole"] == "AWS::IAM::Role"
+    assert {types[name] for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")} == {
+        "AWS::DynamoDB::Table"
+    }
+
+
+def test_function_is_traced_sized_and_configured_for_its_stage(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    function = template(out)["Resources"]["APIHandler"]["Properties"]
+    assert function["Tracing"] == "Active"
+    assert function["Timeout"] == 25
+    assert function["MemorySize"] >= 512
+    variables = function["Environment"]["Variables"]
+    assert variables["STAGE"] == stage
+    assert variables["CUSTOMERS_TABLE"] == f"customers-{stage}"
+    assert variables["PAGINATION_SECRET_NAME"] == f"customer-api/{stage}/pagination-secret"
+    assert "PAGINATION_SECRET" not in variables  # never a secret in plain configuration
+
+
+def test_role_carries_exactly_the_stage_policy_file(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    policies = template(out)["Resources"]["ApiHandlerRole"]["Properties"]["Policies"]
+    expected = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    assert [policy["PolicyDocument"] for policy in policies] == [expected]
+
+
+def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    resources = template(out)["Resources"]
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    names = {
+        resources[name]["Properties"]["TableName"]
+        for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
+    }
+    assert names == {variables["CUSTOMERS_TABLE"], variables["CUSTOMER_EMAILS_TABLE"], variables["IDEMPOTENCY_TABLE"]}
+    if stage == "prod":
+        assert all(
+            resources[name]["DeletionPolicy"] == "Retain"
+            for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
+        )
+
+
+def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    archive = out / "deployment.zip"
+    size = archive.stat().st_size
+    print(f"{stage} deployment.zip: {size / 1024 / 1024:.2f} MiB")
+    assert size < MAX_ZIP_BYTES
+    names = zipfile.ZipFile(archive).namelist()
+    assert "app.py" in names
+    assert not any(name.startswith(("boto3/", "botocore/")) for name in names)
+    assert "chalicelib/static/swagger-ui/swagger-ui-bundle.js" in names
