@@ -1,0 +1,177 @@
+"""The checked-in table templates: current, complete, protected where it matters, and valid CloudFormation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.config import get_settings
+from chalicelib.tables import ALL_TABLES, TableSpec
+from scripts import generate_infra
+from scripts.dynamodb_local import ROOT
+from scripts.local_stack import stage_environment
+
+STAGES = generate_infra.DEFAULT_STAGES
+
+
+def checked_in(stage: str) -> dict[str, Any]:
+    path = generate_infra.template_path(stage)
+    assert path.exists(), f"{path} is missing: run `python -m scripts.generate_infra`"
+    template: dict[str, Any] = json.loads(path.read_text())
+    return template
+
+
+def tables(stage: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in checked_in(stage)["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_checked_in_template_is_what_the_generator_produces(stage: str) -> None:
+    assert checked_in(stage) == generate_infra.generate(stage), (
+        f"infra/tables-{stage}.json is stale: run `python -m scripts.generate_infra {stage}`"
+    )
+
+
+def test_check_mode_passes_on_the_checked_in_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert generate_infra.main(["--check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """Just enough of the project for the generator: config.json and the checked-in templates."""
+    shutil.copytree(ROOT / ".chalice", tmp_path / ".chalice", ignore=shutil.ignore_patterns("deployments"))
+    shutil.copytree(ROOT / "infra", tmp_path / "infra")
+    return tmp_path
+
+
+def test_check_mode_names_each_stale_or_missing_file(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dev = generate_infra.template_path("dev", project_copy)
+    dev.write_text(dev.read_text().replace('"PAY_PER_REQUEST"', '"PROVISIONED"', 1))
+    generate_infra.template_path("prod", project_copy).unlink()
+
+    assert generate_infra.main(["--check"], root=project_copy) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "infra/tables-dev.json is stale: run `python -m scripts.generate_infra dev`",
+        "infra/tables-prod.json is missing: run `python -m scripts.generate_infra prod`",
+    ]
+
+    assert generate_infra.main(["dev", "prod"], root=project_copy) == 0
+    assert generate_infra.main(["--check"], root=project_copy) == 0
+
+
+@pytest.mark.parametrize("stage", ["staging", "local"])
+def test_a_stage_without_a_template_is_a_clear_error(
+    stage: str, project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert generate_infra.main([stage], root=project_copy) == 2
+    assert generate_infra.main(["--check", stage], root=project_copy) == 2
+    err = capsys.readouterr().err
+    assert f"error: stage {stage!r}" in err
+    assert not generate_infra.template_path(stage, project_copy).exists()
+
+
+def test_generation_ignores_the_callers_environment_and_leaves_it_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGE", "test")
+    monkeypatch.setenv("CUSTOMERS_TABLE", "customers-from-the-shell")
+    monkeypatch.delenv("PAGINATION_SECRET", raising=False)
+
+    template = generate_infra.generate("dev")
+
+    assert template["Resources"]["CustomersTable"]["Properties"]["TableName"] == "customers-dev"
+    assert os.environ["CUSTOMERS_TABLE"] == "customers-from-the-shell"
+    assert "PAGINATION_SECRET" not in os.environ
+    assert get_settings.cache_info().currsize == 0, "the dev settings must not stay cached"
+
+
+# Written out rather than derived, so the test does not share the generator's lookup.
+NAME_VARIABLES = {
+    "CustomersTable": "CUSTOMERS_TABLE",
+    "CustomerEmailsTable": "CUSTOMER_EMAILS_TABLE",
+    "IdempotencyTable": "IDEMPOTENCY_TABLE",
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("spec", ALL_TABLES, ids=lambda spec: spec.logical_id)
+def test_every_table_appears_with_its_name_keys_and_ttl(stage: str, spec: TableSpec) -> None:
+    resources = tables(stage)
+    assert spec.logical_id in resources, f"{spec.logical_id} is not in infra/tables-{stage}.json"
+    properties = resources[spec.logical_id]["Properties"]
+    assert spec.logical_id in NAME_VARIABLES, f"add {spec.logical_id}'s name variable to NAME_VARIABLES"
+    assert properties["TableName"] == stage_environment(stage)[NAME_VARIABLES[spec.logical_id]]
+    assert properties["KeySchema"] == [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": spec.hash_key, "AttributeType": "S"}]
+    if spec.ttl_attribute is None:
+        assert "TimeToLiveSpecification" not in properties
+    else:
+        assert properties["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    outputs = checked_in(stage)["Outputs"]
+    for suffix in ("Name", "Arn"):
+        key = f"{spec.logical_id}{suffix}"
+        assert outputs[key]["Export"] == {"Name": f"customer-api-{stage}-{key}"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_templates_hold_exactly_the_defined_tables(stage: str) -> None:
+    assert sorted(tables(stage)) == sorted(spec.logical_id for spec in ALL_TABLES)
+    names = [resource["Properties"]["TableName"] for resource in tables(stage).values()]
+    assert len(set(names)) == len(names), names
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_table_is_on_demand_backed_up_encrypted_and_tagged(stage: str) -> None:
+    for logical_id, resource in tables(stage).items():
+        properties = resource["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", logical_id
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical_id
+        assert properties["SSESpecification"] == {"SSEEnabled": True}, logical_id
+        assert {"Key": "app", "Value": "customer-api"} in properties["Tags"], logical_id
+        assert {"Key": "stage", "Value": stage} in properties["Tags"], logical_id
+
+
+def test_prod_tables_survive_deletion_and_replacement() -> None:
+    for logical_id, resource in tables("prod").items():
+        assert resource["DeletionPolicy"] == "Retain", logical_id
+        assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+        assert resource["Properties"]["DeletionProtectionEnabled"] is True, logical_id
+
+
+def test_dev_tables_can_be_torn_down() -> None:
+    for logical_id, resource in tables("dev").items():
+        assert resource["DeletionPolicy"] == "Delete", logical_id
+        assert resource["UpdateReplacePolicy"] == "Delete", logical_id
+        assert resource["Properties"].get("DeletionProtectionEnabled", False) is False, logical_id
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    if not cfn_lint.exists():
+        pytest.fail(f"{cfn_lint} is missing: install requirements-dev.txt (make lint installs it)")
+    paths = [str(generate_infra.template_path(stage)) for stage in STAGES]
+    result = subprocess.run(
+        [str(cfn_lint), "--regions", "us-east-1", "--", *paths], capture_output=True, text=True, check=False
+    )
+    # Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; accept none of them.
+    assert result.returncode == 0, f"cfn-lint exited {result.returncode}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_pagination_key_is_generated_by_secrets_manager_under_the_configured_name(stage: str) -> None:
+    secret = checked_in(stage)["Resources"][generate_infra.SECRET_LOGICAL_ID]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == stage_environment(stage)["PAGINATION_SECRET_NAME"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "SecretString" not in secret["Properties"]  # generated in the account, never written down
