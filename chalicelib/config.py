@@ -35,6 +35,7 @@ class Settings:
     dynamodb_connect_timeout: float
     dynamodb_read_timeout: float
     request_budget_seconds: float
+    seed_enabled: bool
 
 
 def _int(name: str, default: int, *, minimum: int = 1) -> int:
@@ -120,4 +121,6 @@ def get_settings() -> Settings:
         # No DynamoDB call starts after this; with 3 attempts of (1 s + 2 s) plus backoff a
         # call ends within ~12 s more, inside the function's 25 s timeout.
         request_budget_seconds=_float("REQUEST_BUDGET_SECONDS", 12.0),
+        # Sample data has no place in production: the prod stage sets ENABLE_SEED=false.
+        seed_enabled=os.environ.get("ENABLE_SEED", "true").strip().lower() != "false",
     )

@@ -71,6 +71,12 @@ class PayloadTooLarge(DomainError):
     message = "The request body is too large."
 
 
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+    message = "Not allowed."
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

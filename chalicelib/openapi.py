@@ -105,6 +105,7 @@ _HEADERS = {
 # status -> (description, extra headers)
 _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     400: ("Invalid body, field, parameter, header or id; `details` names each one.", ()),
+    403: ("Not allowed on this stage (seeding is disabled in production).", ()),
     404: ("No customer with this id.", ()),
     405: ("Method not supported on this path.", ("Allow",)),
     409: ("Email address in use, the customer kept changing, or the Idempotency-Key is in progress.", ()),
@@ -341,7 +342,8 @@ def _build() -> APISpec:
                     {
                         201: {"description": "Some were created.", **seeded},
                         200: {"description": "All were there.", **seeded},
-                    }
+                    },
+                    403,
                 ),
             }
         },

@@ -20,6 +20,7 @@ from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.errors import (
     CustomerAlreadyExists,
     EmailAlreadyInUse,
+    Forbidden,
     IdempotencyKeyReused,
     PreconditionFailed,
     RequestInProgress,
@@ -73,8 +74,14 @@ def _utc_now() -> datetime:
 
 class CustomerService:
     def __init__(
-        self, repository: CustomerRepository, *, cursor_secret: bytes, clock: Callable[[], datetime] = _utc_now
+        self,
+        repository: CustomerRepository,
+        *,
+        cursor_secret: bytes,
+        seed_enabled: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
+        self._seed_enabled = seed_enabled
         self._repository = repository
         self._cursor_secret = cursor_secret
         # Tied to the table, so a token from another stage or deployment never verifies here.
@@ -197,6 +204,8 @@ class CustomerService:
 
     def seed_customers(self) -> SeedReport:
         """Insert the sample customers that are not there yet; never overwrite one."""
+        if not self._seed_enabled:
+            raise Forbidden("Seeding sample customers is disabled on this stage.")
         report = SeedReport()
         for sample in SAMPLE_CUSTOMERS:
             customer_id = sample["customer_id"]
@@ -215,4 +224,8 @@ class CustomerService:
 def get_customer_service() -> CustomerService:
     """Built on first use, then shared by every request this process serves."""
     settings: Settings = get_settings()
-    return CustomerService(CustomerRepository.from_settings(settings), cursor_secret=settings.pagination_secret)
+    return CustomerService(
+        CustomerRepository.from_settings(settings),
+        cursor_secret=settings.pagination_secret,
+        seed_enabled=settings.seed_enabled,
+    )

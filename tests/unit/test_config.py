@@ -38,3 +38,10 @@ def test_deployed_stage_without_a_key_refuses_to_serve_lists(api: Api, monkeypat
     error = assert_error(response, 500, "internal_error")
     assert "PAGINATION" not in response.body.decode()
     assert error["request_id"]
+
+
+def test_seed_is_refused_where_seeding_is_disabled(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENABLE_SEED", "false")
+    forget_cached_wiring()
+    assert_error(api.post("/seed"), 403, "forbidden")
+    assert body(api.get("/customers")) == {"customers": [], "next_token": None}
