@@ -13,6 +13,7 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
+from chalicelib.access import cors_config, with_cors_headers
 from chalicelib.config import get_settings
 from chalicelib.deadline import start_request
 from chalicelib.docs import asset, docs_page
@@ -43,6 +44,7 @@ from chalicelib.web import (
 app = Chalice(app_name=SERVICE, configure_logs=False)
 app.debug = False  # a stack trace must never reach a client
 restore_log_level()
+app.api.cors = cors_config()
 
 # Content types are checked by read_json_object so that a wrong one gets the error
 # envelope and a precise message; Chalice's own check would also refuse GETs.
@@ -168,5 +170,6 @@ def error_envelope(event: Request, get_response: Callable[[Request], Response]) 
             response = error_response(error)
         response = envelope_chalice_error(response, request_id)
         response.headers["X-Request-Id"] = request_id
+        with_cors_headers(response, app.api.cors)
         log_response(response, started)
         return response

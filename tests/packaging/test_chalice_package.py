@@ -110,3 +110,17 @@ def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) ->
     assert "app.py" in names
     assert not any(name.startswith(("boto3/", "botocore/")) for name in names)
     assert "chalicelib/static/swagger-ui/swagger-ui-bundle.js" in names
+
+
+def test_cors_allows_only_the_stage_origin(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    configured = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]["environment_variables"]
+    origin = configured["CORS_ALLOW_ORIGIN"]
+    if stage == "prod":
+        assert origin != "*"
+    paths = template(out)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    preflights = [item["options"] for item in paths.values() if "options" in item]
+    assert len(preflights) == len(paths)  # every path answers browsers' preflight
+    for preflight in preflights:
+        headers = preflight["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{origin}'"

@@ -1,0 +1,33 @@
+"""Who may call the API from where: CORS per stage.
+
+Chalice reads CORS when each route is registered, i.e. when ``app.py`` is imported
+(and `chalice package`/`deploy` import it with the stage's environment), so this one
+setting is read at import rather than on first use like the rest of config.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+from chalice.app import CORSConfig, Response
+
+# What browsers may send and read beyond the CORS-safelisted ones.
+ALLOWED_HEADERS = ["Content-Type", "Authorization", "If-Match", "If-None-Match", "Idempotency-Key"]
+EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-Id", "Idempotent-Replayed"]
+
+
+def cors_config() -> CORSConfig | bool:
+    """The stage's CORS_ALLOW_ORIGIN (one origin, as API Gateway allows), or no CORS at all."""
+    origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
+    if not origin:
+        return False
+    return CORSConfig(allow_origin=origin, allow_headers=ALLOWED_HEADERS, expose_headers=EXPOSED_HEADERS, max_age=600)
+
+
+def with_cors_headers(response: Response, cors: CORSConfig | bool) -> Response:
+    """Chalice adds CORS headers only to what a view returns; errors raised through the
+    middleware need them too, or browsers hide the real error behind a CORS failure."""
+    if isinstance(cors, CORSConfig):
+        for name, value in cors.get_access_control_headers().items():
+            response.headers.setdefault(name, value)
+    return response
