@@ -24,6 +24,7 @@ from unittest import mock
 
 from chalicelib.config import LOCAL_STAGE, Settings, get_settings
 from chalicelib.tables import ALL_TABLES, TableSpec
+from scripts.app_template import app_merge_template
 from scripts.dynamodb_local import ROOT
 from scripts.local_stack import stage_environment
 
@@ -164,23 +165,34 @@ def render(template: dict[str, Any]) -> str:
     return json.dumps(template, indent=2) + "\n"
 
 
+def app_template_path(stage: str, root: Path = ROOT) -> Path:
+    return root / "infra" / f"app-{stage}.json"
+
+
+def templates(stage: str, root: Path = ROOT) -> dict[Path, dict[str, Any]]:
+    """Both files of a stage: its data stack, and the merge template for `chalice package`."""
+    data = generate(stage, root)
+    origin = stage_environment(stage, root)["CORS_ALLOW_ORIGIN"]
+    return {template_path(stage, root): data, app_template_path(stage, root): app_merge_template(stage, data, origin)}
+
+
 def stale(stages: Sequence[str], root: Path = ROOT) -> list[str]:
-    """One line per stage whose checked-in template is missing or differs from generate()."""
+    """One line per checked-in template that is missing or differs from what would be generated."""
     problems = []
     for stage in stages:
-        expected = render(generate(stage, root))  # first: an unknown stage is an error, not a missing file
-        path = template_path(stage, root)
-        shown = path.relative_to(root)
-        if not path.exists():
-            problems.append(f"{shown} is missing: run `python -m scripts.generate_infra {stage}`")
-        elif path.read_text() != expected:
-            problems.append(f"{shown} is stale: run `python -m scripts.generate_infra {stage}`")
+        for path, template in templates(stage, root).items():  # first: an unknown stage is an error
+            expected = render(template)
+            shown = path.relative_to(root)
+            if not path.exists():
+                problems.append(f"{shown} is missing: run `python -m scripts.generate_infra {stage}`")
+            elif path.read_text() != expected:
+                problems.append(f"{shown} is stale: run `python -m scripts.generate_infra {stage}`")
     return problems
 
 
 def write(stages: Sequence[str], root: Path = ROOT) -> list[Path]:
     """Generate every stage before writing any, so an unknown stage leaves no half-done update."""
-    rendered = {template_path(stage, root): render(generate(stage, root)) for stage in stages}
+    rendered = {path: render(template) for stage in stages for path, template in templates(stage, root).items()}
     for path, text in rendered.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

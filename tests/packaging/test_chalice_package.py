@@ -124,3 +124,32 @@ def test_cors_allows_only_the_stage_origin(packaged: tuple[str, Path]) -> None:
     for preflight in preflights:
         headers = preflight["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
         assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{origin}'"
+
+
+def test_gateway_errors_use_the_envelope_and_cors(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    origin = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]["environment_variables"][
+        "CORS_ALLOW_ORIGIN"
+    ]
+    responses = template(out)["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"  # an unknown path is a 404 here
+    for response in responses.values():
+        assert response["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == f"'{origin}'"
+        body = response["ResponseTemplates"]["application/json"]
+        assert body.startswith('{"error": {"code": "') and '"details": {}' in body
+
+
+def test_stage_is_throttled_and_alarmed(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    document = template(out)
+    settings = document["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert settings[0]["ThrottlingRateLimit"] > 0
+    assert settings[0]["ThrottlingBurstLimit"] >= settings[0]["ThrottlingRateLimit"]
+    alarms = {
+        resource["Properties"]["MetricName"]
+        for resource in document["Resources"].values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    }
+    assert alarms == {"5XXError", "Latency", "Throttles", "ThrottledRequests", "SystemErrors"}
+    assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional

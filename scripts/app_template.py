@@ -1,0 +1,160 @@
+"""The `chalice package --merge-template` for a stage: what Chalice cannot express by itself.
+
+On top of the stage's data resources (tables, pagination key) it adds API Gateway's
+own error answers in the API's envelope and with CORS headers (Chalice never emits
+gateway responses), stage throttling, and CloudWatch alarms with an optional SNS
+topic. The result only makes sense merged with Chalice's template: it refers to
+Chalice's ``RestAPI`` and ``APIHandler``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+API_STAGE = "api"
+API_NAME = "customer-api"  # Chalice names the REST API after the app
+# (rate per second, burst) for the whole stage; per-client limits need usage plans.
+THROTTLING = {"dev": (50, 100), "prod": (500, 1000)}
+
+# API Gateway's own refusals, in the API's envelope: (response type, status, code).
+GATEWAY_ERRORS = [
+    ("MISSING_AUTHENTICATION_TOKEN", "404", "not_found"),  # what API Gateway answers for a path with no route
+    ("UNAUTHORIZED", "401", "unauthorized"),
+    ("ACCESS_DENIED", "403", "forbidden"),
+    ("THROTTLED", "429", "throttled"),
+    ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
+    ("DEFAULT_4XX", None, "bad_request"),
+    ("DEFAULT_5XX", None, "internal_error"),
+]
+
+
+def _envelope(code: str) -> str:
+    return json.dumps({"error": {"code": code, "message": "MESSAGE", "details": {}}}).replace(
+        '"MESSAGE"', "$context.error.messageString"
+    )
+
+
+def _gateway_responses(origin: str) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for response_type, status, code in GATEWAY_ERRORS:
+        response: dict[str, Any] = {
+            "ResponseParameters": {
+                "Headers": {"Access-Control-Allow-Origin": f"'{origin}'", "X-Request-Id": "context.requestId"}
+            },
+            "ResponseTemplates": {"application/json": _envelope(code)},
+        }
+        if status is not None:
+            response["StatusCode"] = status
+        responses[response_type] = response
+    return responses
+
+
+def _alarm(description: str, metric: dict[str, Any], threshold: float, periods: int = 3) -> dict[str, Any]:
+    actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            **metric,
+            "Period": 60,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": actions,
+            "OKActions": actions,
+        },
+    }
+
+
+def _api_metric(name: str, **statistic: Any) -> dict[str, Any]:
+    dimensions = [{"Name": "ApiName", "Value": API_NAME}, {"Name": "Stage", "Value": API_STAGE}]
+    return {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions, **statistic}
+
+
+def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
+    alarms = {
+        "Api5xxRateAlarm": _alarm(
+            f"customer-api {stage}: more than 1% of requests answered 5xx",
+            _api_metric("5XXError", Statistic="Average"),
+            0.01,
+        ),
+        "ApiLatencyP99Alarm": _alarm(
+            f"customer-api {stage}: p99 latency above 1 s",
+            _api_metric("Latency", ExtendedStatistic="p99"),
+            1000,
+            periods=5,
+        ),
+        "FunctionThrottleAlarm": _alarm(
+            f"customer-api {stage}: Lambda throttled invocations",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Throttles",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}],
+                "Statistic": "Sum",
+            },
+            0,
+            periods=1,
+        ),
+    }
+    for logical_id, resource in tables.items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        dimensions = [{"Name": "TableName", "Value": {"Ref": logical_id}}]
+        alarms[f"{logical_id}ThrottleAlarm"] = _alarm(
+            f"customer-api {stage}: {logical_id} throttled requests",
+            {
+                "Namespace": "AWS/DynamoDB",
+                "MetricName": "ThrottledRequests",
+                "Dimensions": dimensions,
+                "Statistic": "Sum",
+            },
+            0,
+            periods=1,
+        )
+        alarms[f"{logical_id}ErrorAlarm"] = _alarm(
+            f"customer-api {stage}: {logical_id} DynamoDB system errors",
+            {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors", "Dimensions": dimensions, "Statistic": "Sum"},
+            0,
+            periods=1,
+        )
+    return alarms
+
+
+def app_merge_template(stage: str, data_template: dict[str, Any], origin: str) -> dict[str, Any]:
+    rate, burst = THROTTLING[stage]
+    resources = dict(data_template["Resources"])
+    resources["RestAPI"] = {
+        "Properties": {
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": rate,
+                    "ThrottlingBurstLimit": burst,
+                    "MetricsEnabled": True,
+                }
+            ],
+            "GatewayResponses": _gateway_responses(origin),
+        }
+    }
+    resources.update(_alarms(stage, data_template["Resources"]))
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": (
+            f"customer-api {stage}: Chalice's function and API with tables, pagination key, gateway "
+            "responses, throttling and alarms. Generated by scripts/generate_infra.py; do not edit."
+        ),
+        "Parameters": {
+            "AlarmTopicArn": {
+                "Type": "String",
+                "Default": "",
+                "Description": "SNS topic the alarms notify (empty: alarms only show in CloudWatch).",
+            }
+        },
+        "Conditions": {"HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}},
+        "Resources": resources,
+        "Outputs": data_template["Outputs"],
+    }
