@@ -29,7 +29,7 @@ def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         "--stage",
         stage,
         "--merge-template",
-        f"infra/tables-{stage}.json",
+        f"infra/app-{stage}.json",
         str(out),
     ]
     completed = subprocess.run(
@@ -137,7 +137,8 @@ def test_gateway_errors_use_the_envelope_and_cors(packaged: tuple[str, Path]) ->
     for response in responses.values():
         assert response["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == f"'{origin}'"
         body = response["ResponseTemplates"]["application/json"]
-        assert body.startswith('{"error": {"code": "') and '"details": {}' in body
+        assert body.startswith('{"error": {"code": "')
+        assert '"details": {}' in body
 
 
 def test_stage_is_throttled_and_alarmed(packaged: tuple[str, Path]) -> None:
