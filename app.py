@@ -18,7 +18,7 @@ from chalicelib.config import get_settings
 from chalicelib.deadline import start_request
 from chalicelib.docs import asset, docs_page
 from chalicelib.errors import DomainError, PreconditionFailed
-from chalicelib.observability import SERVICE, log_response, request_scope, restore_log_level
+from chalicelib.observability import SERVICE, log_response, record_metrics, request_scope, restore_log_level
 from chalicelib.openapi import openapi_document
 from chalicelib.preconditions import Preconditions, etag, parse_preconditions
 from chalicelib.schemas import (
@@ -171,5 +171,5 @@ def error_envelope(event: Request, get_response: Callable[[Request], Response]) 
         response = envelope_chalice_error(response, request_id)
         response.headers["X-Request-Id"] = request_id
         with_cors_headers(response, app.api.cors)
-        log_response(response, started)
+        record_metrics(event, response, log_response(response, started))
         return response

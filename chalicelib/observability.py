@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Request, Response
 
 from chalicelib.schemas import CustomerSchema
@@ -28,6 +29,24 @@ LOGGABLE_NAMES = frozenset(
 # The same logging.Logger Chalice uses as app.log (it is named after the app), so
 # Chalice's own "Caught exception" records come out as JSON with the request keys.
 logger = Logger(service=SERVICE, use_rfc3339=True)
+# CloudWatch Embedded Metric Format: metrics are log lines, so they cost no API call.
+metrics = Metrics(namespace="CustomerApi", service=SERVICE)
+
+# (route template, method, status) of a successful write -> the business metric it counts.
+_WRITES = {
+    ("/customers", "POST", 201): "CustomersCreated",
+    ("/customers/{customer_id}", "PUT", 200): "CustomersUpdated",
+    ("/customers/{customer_id}", "DELETE", 204): "CustomersDeleted",
+}
+_ERROR_METRICS = {
+    "validation_error": "ValidationFailures",
+    "invalid_body": "ValidationFailures",
+    "email_in_use": "Conflicts",
+    "conflict": "Conflicts",
+    "precondition_failed": "Conflicts",
+    "request_in_progress": "Conflicts",
+    "service_unavailable": "StoreUnavailable",  # DynamoDB throttling, conflicts or outages after retries
+}
 
 
 def restore_log_level() -> None:
@@ -54,7 +73,23 @@ def request_scope(request: Request) -> Iterator[str]:
         logger.thread_safe_clear_keys()
 
 
-def log_response(response: Response, started: float) -> None:
+def record_metrics(request: Request, response: Response, latency_ms: float) -> None:
+    """One EMF line per request: latency, plus what happened (created, conflict, ...)."""
+    route = str((request.context or {}).get("resourcePath"))
+    written = _WRITES.get((route, request.method, response.status_code))
+    if written and "Idempotent-Replayed" not in response.headers:
+        metrics.add_metric(name=written, unit=MetricUnit.Count, value=1)
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        name = _ERROR_METRICS.get(str(body["error"].get("code")))
+        if name:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    metrics.flush_metrics()
+
+
+def log_response(response: Response, started: float) -> float:
+    """Log the request's line; return its latency in milliseconds."""
     fields: dict[str, Any] = {
         "status": response.status_code,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -71,3 +106,4 @@ def log_response(response: Response, started: float) -> None:
         logger.error("request failed", extra=fields)
     else:
         logger.info("request", extra=fields)
+    return float(fields["latency_ms"])
