@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.access import cors_config, with_cors_headers
+from chalicelib.access import READ_SCOPE, WRITE_SCOPE, authorizer, cors_config, with_cors_headers
 from chalicelib.config import get_settings
 from chalicelib.deadline import start_request
 from chalicelib.docs import asset, docs_page
@@ -51,6 +51,8 @@ app.api.cors = cors_config()
 ANY_CONTENT = ["*/*"]
 CUSTOMER_PATH = "/customers/{customer_id}"
 ROUTES_WITH_QUERY = {("/customers", "GET")}
+READ = authorizer(READ_SCOPE)
+WRITE = authorizer(WRITE_SCOPE)
 
 
 def _service() -> CustomerService:
@@ -78,14 +80,14 @@ def _customer_response(customer: dict[str, Any], status: int = 200, **headers: s
     )
 
 
-@app.route("/customers", methods=["GET"], content_types=ANY_CONTENT)
+@app.route("/customers", methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def list_customers() -> dict[str, Any]:
     query = load_list_query(query_params(_request()))
     page = _service().list_customers(query.get("limit"), query.get("next_token"))
     return {"customers": [dump_customer(c) for c in page.customers], "next_token": page.next_token}
 
 
-@app.route("/customers", methods=["POST"], content_types=ANY_CONTENT)
+@app.route("/customers", methods=["POST"], content_types=ANY_CONTENT, authorizer=WRITE)
 def create_customer() -> Response:
     key = parse_idempotency_key(_request().headers.get("idempotency-key"))
     result = _service().create_customer(load_new_customer(_body()), idempotency_key=key)
@@ -96,7 +98,7 @@ def create_customer() -> Response:
     return _customer_response(customer, 201, **headers)
 
 
-@app.route(CUSTOMER_PATH, methods=["GET"], content_types=ANY_CONTENT)
+@app.route(CUSTOMER_PATH, methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def get_customer(customer_id: str) -> Response:
     customer_id = parse_customer_id(customer_id)
     preconditions = _preconditions()
@@ -108,20 +110,20 @@ def get_customer(customer_id: str) -> Response:
     return _customer_response(customer)
 
 
-@app.route(CUSTOMER_PATH, methods=["PUT"], content_types=ANY_CONTENT)
+@app.route(CUSTOMER_PATH, methods=["PUT"], content_types=ANY_CONTENT, authorizer=WRITE)
 def update_customer(customer_id: str) -> Response:
     customer_id = parse_customer_id(customer_id)
     changes = load_customer_changes(_body())
     return _customer_response(_service().update_customer(customer_id, changes, _preconditions()))
 
 
-@app.route(CUSTOMER_PATH, methods=["DELETE"], content_types=ANY_CONTENT)
+@app.route(CUSTOMER_PATH, methods=["DELETE"], content_types=ANY_CONTENT, authorizer=WRITE)
 def delete_customer(customer_id: str) -> Response:
     _service().delete_customer(parse_customer_id(customer_id), _preconditions())
     return Response(body="", status_code=204)
 
 
-@app.route("/seed", methods=["POST"], content_types=ANY_CONTENT)
+@app.route("/seed", methods=["POST"], content_types=ANY_CONTENT, authorizer=WRITE)
 def seed() -> Response:
     report = _service().seed_customers()
     message = f"Created {len(report.created)} sample customers; {len(report.already_present)} were already there."
@@ -136,17 +138,17 @@ def seed() -> Response:
     return Response(body=body, status_code=201 if report.created else 200)
 
 
-@app.route("/openapi.json", methods=["GET"], content_types=ANY_CONTENT)
+@app.route("/openapi.json", methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def openapi_json() -> dict[str, Any]:
     return openapi_document(base_path(_request()))
 
 
-@app.route("/docs", methods=["GET"], content_types=ANY_CONTENT)
+@app.route("/docs", methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def docs() -> Response:
     return Response(body=docs_page(base_path(_request())), headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-@app.route("/docs/{asset_name}", methods=["GET"], content_types=ANY_CONTENT)
+@app.route("/docs/{asset_name}", methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def docs_asset(asset_name: str) -> Response:
     content, content_type = asset(asset_name)
     return Response(body=content, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=3600"})

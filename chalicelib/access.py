@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from chalice.app import CORSConfig, Response
+from chalice.app import CognitoUserPoolAuthorizer, CORSConfig, Response
 
 # What browsers may send and read beyond the CORS-safelisted ones.
 ALLOWED_HEADERS = ["Content-Type", "Authorization", "If-Match", "If-None-Match", "Idempotency-Key"]
@@ -31,3 +31,23 @@ def with_cors_headers(response: Response, cors: CORSConfig | bool) -> Response:
         for name, value in cors.get_access_control_headers().items():
             response.headers.setdefault(name, value)
     return response
+
+
+AUTHORIZER_NAME = "CustomerApiUsers"
+RESOURCE_SERVER = "customers"
+READ_SCOPE = f"{RESOURCE_SERVER}/read"
+WRITE_SCOPE = f"{RESOURCE_SERVER}/write"
+
+
+def authorizer(scope: str) -> CognitoUserPoolAuthorizer | None:
+    """A Cognito user-pool authorizer asking for ``scope``, on stages that set COGNITO_USER_POOL_ARN.
+
+    Read and write scopes let one client read without being able to change anything
+    (OAuth client-credentials tokens from the pool's resource server). Without a pool
+    (`local`, and `dev` unless configured) the API is open; `chalice local` would not
+    enforce an authorizer anyway. Read at import, like CORS: routes are built then.
+    """
+    pool_arn = os.environ.get("COGNITO_USER_POOL_ARN", "").strip()
+    if not pool_arn:
+        return None
+    return CognitoUserPoolAuthorizer(AUTHORIZER_NAME, provider_arns=[pool_arn]).with_scopes([scope])  # type: ignore[return-value]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+from scripts.local_stack import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTED_STAGES = frozenset({"prod"})
@@ -44,6 +47,19 @@ def deploy(stage: str) -> None:
         if "No updates are to be performed" not in str(error):
             raise
     print(f"Data stack {name} is up to date.")
+    _check_user_pool(stage, client.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", []))
+
+
+def _check_user_pool(stage: str, outputs: list[Any]) -> None:
+    """`chalice deploy` needs the pool's ARN in config.json; stop before deploying a broken authorizer."""
+    pool_arn = next((o["OutputValue"] for o in outputs if o["OutputKey"] == "UserPoolArn"), None)
+    if pool_arn is None:
+        return
+    configured = stage_environment(stage).get("COGNITO_USER_POOL_ARN")
+    if configured != pool_arn:
+        raise SystemExit(
+            f"error: set COGNITO_USER_POOL_ARN of stage {stage} in .chalice/config.json to {pool_arn} and run again."
+        )
 
 
 def delete(stage: str) -> None:

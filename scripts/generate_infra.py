@@ -25,6 +25,7 @@ from unittest import mock
 from chalicelib.config import LOCAL_STAGE, Settings, get_settings
 from chalicelib.tables import ALL_TABLES, TableSpec
 from scripts.app_template import app_merge_template
+from scripts.auth_template import auth_outputs, auth_resources, authorizer_override
 from scripts.dynamodb_local import ROOT
 from scripts.local_stack import stage_environment
 
@@ -149,6 +150,9 @@ def generate(stage: str, root: Path = ROOT) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for spec in ALL_TABLES:
         outputs.update(_outputs(spec, stage))
+    if requires_auth(stage, root):
+        resources.update(auth_resources(stage, protected))
+        outputs.update(auth_outputs(stage))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
@@ -165,6 +169,11 @@ def render(template: dict[str, Any]) -> str:
     return json.dumps(template, indent=2) + "\n"
 
 
+def requires_auth(stage: str, root: Path = ROOT) -> bool:
+    """A stage whose configuration names a user pool gets one (and its authorizer) from its templates."""
+    return bool(stage_environment(stage, root).get("COGNITO_USER_POOL_ARN"))
+
+
 def app_template_path(stage: str, root: Path = ROOT) -> Path:
     return root / "infra" / f"app-{stage}.json"
 
@@ -173,7 +182,10 @@ def templates(stage: str, root: Path = ROOT) -> dict[Path, dict[str, Any]]:
     """Both files of a stage: its data stack, and the merge template for `chalice package`."""
     data = generate(stage, root)
     origin = stage_environment(stage, root)["CORS_ALLOW_ORIGIN"]
-    return {template_path(stage, root): data, app_template_path(stage, root): app_merge_template(stage, data, origin)}
+    app = app_merge_template(stage, data, origin)
+    if requires_auth(stage, root):
+        app["Resources"]["RestAPI"]["Properties"].update(authorizer_override())
+    return {template_path(stage, root): data, app_template_path(stage, root): app}
 
 
 def stale(stages: Sequence[str], root: Path = ROOT) -> list[str]:

@@ -154,3 +154,25 @@ def test_stage_is_throttled_and_alarmed(packaged: tuple[str, Path]) -> None:
     }
     assert alarms == {"5XXError", "Latency", "Throttles", "ThrottledRequests", "SystemErrors"}
     assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional
+
+
+def test_prod_requires_read_or_write_scope_on_every_route_and_dev_is_open(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    body = template(out)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    operations = [
+        (method, operation)
+        for item in body["paths"].values()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "delete")
+    ]
+    if stage != "prod":
+        assert all("security" not in operation for _, operation in operations)
+        return
+    authorizer = body["securityDefinitions"]["CustomerApiUsers"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "cognito_user_pools"
+    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]  # the pool in this stack
+    for method, operation in operations:
+        scope = "customers/read" if method == "get" else "customers/write"
+        assert operation["security"] == [{"CustomerApiUsers": [scope]}], (method, operation)
+    pool = template(out)["Resources"]["UserPool"]
+    assert pool["DeletionPolicy"] == "Retain"
