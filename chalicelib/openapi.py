@@ -18,7 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from chalicelib.fields import BirthDate, EmailAddress, Money, UtcDateTime
-from chalicelib.schemas import CustomerSchema, ListCustomersQuery
+from chalicelib.schemas import CustomerSchema, ListCustomersQuery, dump_customer
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
 
 TITLE = "Customer Management API"
@@ -26,26 +26,10 @@ VERSION = "1.0.0"
 JSON = "application/json"
 
 _SAMPLE_ID = SAMPLE_CUSTOMERS[0]["customer_id"]
-_CUSTOMER_EXAMPLE: dict[str, Any] = {
-    "customer_id": _SAMPLE_ID,
-    "first_name": "John",
-    "last_name": "Smith",
-    "date_of_birth": "1985-03-15",
-    "address": "123 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "postal_code": "62701",
-    "phone_number": "555-0101",
-    "email_address": "john.smith@example.com",
-    "customer_acquisition_date": "2021-01-15T10:30:00Z",
-    "preferred_communication_channels": ["email", "phone"],
-    "is_loyalty_member": "y",
-    "customer_status": "active",
-    "lifetime_value": 2500.5,
-    "created_at": "2024-05-01T12:00:00Z",
-    "updated_at": "2024-05-01T12:00:00Z",
-    "version": 1,
-}
+# The first sample customer, as the API answers it.
+_CUSTOMER_EXAMPLE: dict[str, Any] = dump_customer(
+    {**SAMPLE_CUSTOMERS[0], "created_at": "2024-05-01T12:00:00Z", "updated_at": "2024-05-01T12:00:00Z", "version": 1}
+)
 _CREATE_EXAMPLE = {
     "first_name": "John",
     "last_name": "Doe",
