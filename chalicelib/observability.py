@@ -73,6 +73,11 @@ def request_scope(request: Request) -> Iterator[str]:
         logger.thread_safe_clear_keys()
 
 
+def count_throttle() -> None:
+    """DynamoDB throttled us even after botocore's retries (flushed with the request's other metrics)."""
+    metrics.add_metric(name="DynamoDBThrottles", unit=MetricUnit.Count, value=1)
+
+
 def record_metrics(request: Request, response: Response, latency_ms: float) -> None:
     """One EMF line per request: latency, plus what happened (created, conflict, ...)."""
     route = str((request.context or {}).get("resourcePath"))

@@ -33,7 +33,7 @@ from chalicelib.errors import (
     StoreUnavailable,
     WriteConflict,
 )
-from chalicelib.observability import logger
+from chalicelib.observability import count_throttle, logger
 from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
 
 if TYPE_CHECKING:
@@ -115,6 +115,14 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+_THROTTLES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+_THROTTLED_CANCELLATIONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
+def _is_throttle(error: ClientError) -> bool:
+    return _error_code(error) in _THROTTLES or bool(set(_cancellation_codes(error, 0)) & _THROTTLED_CANCELLATIONS)
+
+
 def _is_transient(error: ClientError) -> bool:
     code = _error_code(error)
     if code == "TransactionCanceledException":
@@ -140,6 +148,8 @@ def _store_errors(budget_seconds: float) -> Iterator[None]:
     except ClientError as error:
         if _is_transient(error):
             logger.warning("DynamoDB unavailable", extra={"dynamodb_error": _error_code(error)}, exc_info=True)
+            if _is_throttle(error):
+                count_throttle()
             raise StoreUnavailable() from error
         raise
     except (HTTPClientError, BotocoreConnectionError) as error:  # connection failures and timeouts

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib import repository
+from chalicelib.config import get_settings
+from tests.faults import FAULTS, FaultInjector
 from tests.support import JSON, Api
 from tests.unit.test_customers_api import create, new_customer
 
@@ -45,3 +48,14 @@ def test_requests_emit_business_metrics(api: Api, capsys: pytest.CaptureFixture[
     assert totals["CustomersUpdated"] == 1
     assert totals["CustomersDeleted"] == 1
     assert totals["Latency"] == 8  # one latency per request
+
+
+def test_dynamodb_throttling_that_outlasts_retries_is_counted(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    customer = create(api)
+    capsys.readouterr()
+    with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        injector.arm(next(f for f in FAULTS if f.name == "throttling"), from_call=1)
+        assert api.put(f"/customers/{customer['customer_id']}", {"city": "Oslo"}).status_code == 503
+    totals = emitted(capsys.readouterr().out)
+    assert totals["DynamoDBThrottles"] == 1
+    assert totals["StoreUnavailable"] == 1
