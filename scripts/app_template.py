@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.access import EXPOSED_HEADERS
+
 API_STAGE = "api"
-API_NAME = "customer-api"  # Chalice names the REST API after the app
 # (rate per second, burst) for the whole stage; per-client limits need usage plans.
 THROTTLING = {"dev": (50, 100), "prod": (500, 1000)}
 
@@ -40,7 +41,10 @@ def _gateway_responses(origin: str) -> dict[str, Any]:
     for response_type, status, code in GATEWAY_ERRORS:
         response: dict[str, Any] = {
             "ResponseParameters": {
-                "Headers": {"Access-Control-Allow-Origin": f"'{origin}'", "X-Request-Id": "context.requestId"}
+                "Headers": {
+                    "Access-Control-Allow-Origin": f"'{origin}'",
+                    "Access-Control-Expose-Headers": f"'{','.join(EXPOSED_HEADERS)}'",
+                }
             },
             "ResponseTemplates": {"application/json": _envelope(code)},
         }
@@ -52,12 +56,13 @@ def _gateway_responses(origin: str) -> dict[str, Any]:
 
 def _alarm(description: str, metric: dict[str, Any], threshold: float, periods: int = 3) -> dict[str, Any]:
     actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    period = {} if "Metrics" in metric else {"Period": 60}  # metric math carries its own periods
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
             "AlarmDescription": description,
             **metric,
-            "Period": 60,
+            **period,
             "EvaluationPeriods": periods,
             "DatapointsToAlarm": periods,
             "Threshold": threshold,
@@ -69,21 +74,56 @@ def _alarm(description: str, metric: dict[str, Any], threshold: float, periods: 
     }
 
 
-def _api_metric(name: str, **statistic: Any) -> dict[str, Any]:
-    dimensions = [{"Name": "ApiName", "Value": API_NAME}, {"Name": "Stage", "Value": API_STAGE}]
+def api_name(stage: str) -> str:
+    """Each stage's API gets its own name, so its metrics (and alarms) are its own."""
+    return f"customer-api-{stage}"
+
+
+def _api_metric(stage: str, name: str, **statistic: Any) -> dict[str, Any]:
+    dimensions = [{"Name": "ApiName", "Value": api_name(stage)}, {"Name": "Stage", "Value": API_STAGE}]
     return {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions, **statistic}
+
+
+# DynamoDB publishes SystemErrors per table *and operation*; these are the ones the app makes.
+_OPERATIONS = ("GetItem", "Scan", "UpdateItem", "TransactWriteItems")
+
+
+def _table_errors(logical_id: str) -> dict[str, Any]:
+    """SystemErrors summed over the app's operations (metric math: the metric has no per-table total)."""
+    queries: list[dict[str, Any]] = [
+        {
+            "Id": f"m{index}",
+            "ReturnData": False,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/DynamoDB",
+                    "MetricName": "SystemErrors",
+                    "Dimensions": [
+                        {"Name": "TableName", "Value": {"Ref": logical_id}},
+                        {"Name": "Operation", "Value": operation},
+                    ],
+                },
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+        for index, operation in enumerate(_OPERATIONS)
+    ]
+    expression = "+".join(f"FILL(m{index}, 0)" for index in range(len(_OPERATIONS)))
+    queries.append({"Id": "errors", "Expression": expression, "Label": "SystemErrors", "ReturnData": True})
+    return {"Metrics": queries}
 
 
 def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
     alarms = {
         "Api5xxRateAlarm": _alarm(
             f"customer-api {stage}: more than 1% of requests answered 5xx",
-            _api_metric("5XXError", Statistic="Average"),
+            _api_metric(stage, "5XXError", Statistic="Average"),
             0.01,
         ),
         "ApiLatencyP99Alarm": _alarm(
             f"customer-api {stage}: p99 latency above 1 s",
-            _api_metric("Latency", ExtendedStatistic="p99"),
+            _api_metric(stage, "Latency", ExtendedStatistic="p99"),
             1000,
             periods=5,
         ),
@@ -102,23 +142,21 @@ def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
     for logical_id, resource in tables.items():
         if resource["Type"] != "AWS::DynamoDB::Table":
             continue
-        dimensions = [{"Name": "TableName", "Value": {"Ref": logical_id}}]
-        alarms[f"{logical_id}ThrottleAlarm"] = _alarm(
-            f"customer-api {stage}: {logical_id} throttled requests",
-            {
-                "Namespace": "AWS/DynamoDB",
-                "MetricName": "ThrottledRequests",
-                "Dimensions": dimensions,
-                "Statistic": "Sum",
-            },
-            0,
-            periods=1,
-        )
+        table = [{"Name": "TableName", "Value": {"Ref": logical_id}}]
+        for kind in ("Read", "Write"):
+            alarms[f"{logical_id}{kind}ThrottleAlarm"] = _alarm(
+                f"customer-api {stage}: {logical_id} {kind.lower()} throttle events",
+                {
+                    "Namespace": "AWS/DynamoDB",
+                    "MetricName": f"{kind}ThrottleEvents",
+                    "Dimensions": table,
+                    "Statistic": "Sum",
+                },
+                0,
+                periods=1,
+            )
         alarms[f"{logical_id}ErrorAlarm"] = _alarm(
-            f"customer-api {stage}: {logical_id} DynamoDB system errors",
-            {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors", "Dimensions": dimensions, "Statistic": "Sum"},
-            0,
-            periods=1,
+            f"customer-api {stage}: {logical_id} DynamoDB system errors", _table_errors(logical_id), 0, periods=1
         )
     return alarms
 
@@ -126,8 +164,11 @@ def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
 def app_merge_template(stage: str, data_template: dict[str, Any], origin: str) -> dict[str, Any]:
     rate, burst = THROTTLING[stage]
     resources = dict(data_template["Resources"])
+    resources["APIHandler"] = {"Properties": {"FunctionName": f"customer-api-{stage}"}}  # as `chalice deploy` names it
     resources["RestAPI"] = {
         "Properties": {
+            "Name": api_name(stage),
+            "TracingEnabled": True,
             "MethodSettings": [
                 {
                     "ResourcePath": "/*",

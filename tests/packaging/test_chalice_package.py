@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STAGES = ("dev", "prod")
-MAX_ZIP_BYTES = 2 * 1024 * 1024
+MAX_ZIP_BYTES = 2_000_000
 
 
 @pytest.fixture(scope="module", params=STAGES)
@@ -104,7 +104,7 @@ def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) ->
     stage, out = packaged
     archive = out / "deployment.zip"
     size = archive.stat().st_size
-    print(f"{stage} deployment.zip: {size / 1024 / 1024:.2f} MiB")
+    print(f"{stage} deployment.zip: {size:,} bytes")
     assert size < MAX_ZIP_BYTES
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
@@ -141,18 +141,48 @@ def test_gateway_errors_use_the_envelope_and_cors(packaged: tuple[str, Path]) ->
         assert '"details": {}' in body
 
 
-def test_stage_is_throttled_and_alarmed(packaged: tuple[str, Path]) -> None:
-    _, out = packaged
+def _dimensions(metric: dict[str, Any]) -> set[str]:
+    return {dimension["Name"] for dimension in metric.get("Dimensions", [])}
+
+
+def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
     document = template(out)
-    settings = document["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    api = document["Resources"]["RestAPI"]["Properties"]
+    settings = api["MethodSettings"]
     assert settings[0]["ThrottlingRateLimit"] > 0
     assert settings[0]["ThrottlingBurstLimit"] >= settings[0]["ThrottlingRateLimit"]
-    alarms = {
-        resource["Properties"]["MetricName"]
-        for resource in document["Resources"].values()
-        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    assert api["TracingEnabled"] is True
+    assert api["Name"] == f"customer-api-{stage}"  # its own metrics, not shared with other stages
+    # The function is named as `chalice deploy` names it, which the policy's log group relies on.
+    function_name = document["Resources"]["APIHandler"]["Properties"]["FunctionName"]
+    assert function_name == f"customer-api-{stage}"
+    alarms = [r["Properties"] for r in document["Resources"].values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for alarm in alarms:
+        if "Metrics" in alarm:  # metric math: every input names table and operation, as DynamoDB publishes
+            inputs = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+            assert all(_dimensions(metric) == {"TableName", "Operation"} for metric in inputs)
+            by_metric.setdefault(inputs[0]["MetricName"], []).append(alarm)
+        else:
+            by_metric.setdefault(alarm["MetricName"], []).append(alarm)
+    assert set(by_metric) == {
+        "5XXError",
+        "Latency",
+        "Throttles",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "SystemErrors",
     }
-    assert alarms == {"5XXError", "Latency", "Throttles", "ThrottledRequests", "SystemErrors"}
+    for name in ("5XXError", "Latency"):
+        (alarm,) = by_metric[name]
+        assert alarm["Dimensions"] == [
+            {"Name": "ApiName", "Value": f"customer-api-{stage}"},
+            {"Name": "Stage", "Value": "api"},
+        ]
+    assert by_metric["Latency"][0]["ExtendedStatistic"] == "p99"
+    for name in ("ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"):
+        assert len(by_metric[name]) == 3  # one per table
     assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional
 
 
@@ -174,5 +204,8 @@ def test_prod_requires_read_or_write_scope_on_every_route_and_dev_is_open(packag
     for method, operation in operations:
         scope = "customers/read" if method == "get" else "customers/write"
         assert operation["security"] == [{"CustomerApiUsers": [scope]}], (method, operation)
+    preflights = [item["options"] for item in body["paths"].values() if "options" in item]
+    assert preflights
+    assert all("security" not in preflight for preflight in preflights)  # browsers preflight without tokens
     pool = template(out)["Resources"]["UserPool"]
     assert pool["DeletionPolicy"] == "Retain"

@@ -114,3 +114,14 @@ def test_stages_use_their_policy_files_and_tracing() -> None:
     for stage in DEPLOYED_STAGES:
         assert config["stages"][stage]["iam_policy_file"] == f"policy-{stage}.json"
         assert config["stages"][stage]["xray"] is True
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_log_group_is_the_function_that_chalice_and_the_template_create(stage: str) -> None:
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    (logs,) = [statement for statement in policy["Statement"] if statement["Sid"] == "Logs"]
+    app_name = json.loads((ROOT / ".chalice" / "config.json").read_text())["app_name"]
+    merge = json.loads((ROOT / "infra" / f"app-{stage}.json").read_text())
+    function_name = merge["Resources"]["APIHandler"]["Properties"]["FunctionName"]
+    assert function_name == f"{app_name}-{stage}"  # the name `chalice deploy` gives it
+    assert f"arn:aws:logs:*:*:log-group:/aws/lambda/{function_name}:*" in logs["Resource"]
