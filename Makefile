@@ -79,13 +79,15 @@ package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) a
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/app-$(STAGE).json $(DIST)
 	@ls -l $(DIST)
 
-deploy: $(STAMP) ## Deploy STAGE (dev|prod): its data stack from infra/, then chalice deploy; prints the URL
+deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy, API settings and alarms; prints the URL
 	$(PY) -m scripts.data_stack deploy $(STAGE)
 	$(BIN)/chalice deploy --stage $(STAGE)
+	$(PY) -m scripts.api_settings $(STAGE)
 	@$(BIN)/chalice url --stage $(STAGE)
 
-delete: $(STAMP) ## Remove STAGE's function and API (chalice delete); dev's tables too, prod's never
+delete: $(STAMP) ## Remove STAGE's function, API and alarms; dev's tables too, prod's never
 	$(BIN)/chalice delete --stage $(STAGE)
+	$(PY) -m scripts.api_settings $(STAGE) --delete-alarms
 	@if [ "$(STAGE)" = prod ]; then echo "Kept the prod data stack (customer data is never deleted by a command)."; \
 	else $(PY) -m scripts.data_stack delete $(STAGE); fi
 
