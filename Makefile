@@ -17,7 +17,7 @@ NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 DIST := dist/$(STAGE)
 
-.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs clean
+.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ delete: $(STAMP) ## Remove STAGE's function, API and alarms; dev's tables too, p
 
 logs: $(STAMP) ## Tail STAGE's function logs
 	$(BIN)/chalice logs --stage $(STAGE) --follow
+
+bench: dynamodb-local ## Measure overhead, end-to-end ratios, cold start and package size into bench/results.md
+	$(PY) -m bench.run
 
 clean: ## Remove the virtualenv and caches (keeps DynamoDB Local and its data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,197 @@
+"""End to end against DynamoDB Local: the app's handler against the raw floor.
+
+The floor is the same DynamoDB operations made directly with a module-level boto3
+client in the same run: what a request must cost at least.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from bench.in_process import EVENTS, _event
+from scripts.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
+
+REPETITIONS = 300
+
+
+def _quantiles(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), statistics.quantiles(samples, n=100)[98]
+
+
+def _time(call: Callable[[int], Any], repetitions: int) -> list[float]:
+    samples = []
+    for index in range(repetitions):
+        started = time.perf_counter()
+        call(index)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def run(repetitions: int = REPETITIONS) -> list[dict[str, Any]]:
+    with DynamoDBLocal(port=free_port()) as dynamodb:
+        os.environ.update(local_aws_environment(dynamodb.endpoint))
+        os.environ.update(
+            {
+                "STAGE": "bench",
+                "PAGINATION_SECRET": "b" * 32,
+                "CUSTOMERS_TABLE": "bench-customers",
+                "CUSTOMER_EMAILS_TABLE": "bench-emails",
+                "IDEMPOTENCY_TABLE": "bench-idempotency",
+            }
+        )
+        from app import app
+        from chalicelib.config import get_settings
+        from chalicelib.observability import SERVICE
+        from chalicelib.repository import create_missing_tables
+
+        for handler in logging.getLogger(SERVICE).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(io.StringIO())
+        get_settings.cache_clear()
+        create_missing_tables(get_settings())
+        raw = boto3.client("dynamodb", endpoint_url=dynamodb.endpoint, region_name="us-east-1")
+        return _compare(app, raw, repetitions)
+
+
+def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
+    import contextlib
+
+    sink = io.StringIO()
+
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        with contextlib.redirect_stdout(sink):
+            response: dict[str, Any] = app(copy.copy(event), None)
+        sink.seek(0)
+        sink.truncate()
+        return response
+
+    created = [json.loads(call(_create_event(i))["body"])["customer_id"] for i in range(repetitions)]
+
+    def app_get(i: int) -> None:
+        call(
+            _event(
+                "GET", "/customers/{customer_id}", f"/customers/{created[i]}", parameters={"customer_id": created[i]}
+            )
+        )
+
+    def raw_get(i: int) -> None:
+        raw.get_item(TableName="bench-customers", Key={"customer_id": {"S": created[i]}}, ConsistentRead=True)
+
+    def app_create(i: int) -> None:
+        call(_create_event(repetitions + i))
+
+    raw_created: list[str] = []
+
+    def raw_create(i: int) -> None:
+        customer_id = str(uuid.uuid4())
+        raw_created.append(customer_id)
+        email = f"raw{i}@example.com"
+        raw.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": "bench-customers",
+                        "Item": {"customer_id": {"S": customer_id}, "email_address": {"S": email}},
+                        "ConditionExpression": "attribute_not_exists(customer_id)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": "bench-emails",
+                        "Item": {"email_key": {"S": email}, "customer_id": {"S": customer_id}},
+                        "ConditionExpression": "attribute_not_exists(email_key)",
+                    }
+                },
+            ]
+        )
+
+    def app_update(i: int) -> None:
+        call(
+            _event(
+                "PUT",
+                "/customers/{customer_id}",
+                f"/customers/{created[i]}",
+                {"lifetime_value": i},
+                parameters={"customer_id": created[i]},
+            )
+        )
+
+    def raw_update(i: int) -> None:
+        raw.update_item(
+            TableName="bench-customers",
+            Key={"customer_id": {"S": created[i]}},
+            UpdateExpression="SET lifetime_value = :v ADD version :one",
+            ConditionExpression="attribute_exists(customer_id)",
+            ExpressionAttributeValues={":v": {"N": str(i)}, ":one": {"N": "1"}},
+        )
+
+    def app_list(i: int) -> None:
+        call(EVENTS["list"])
+
+    def raw_list(i: int) -> None:
+        raw.scan(TableName="bench-customers", Limit=26)
+
+    def app_delete(i: int) -> None:
+        call(
+            _event(
+                "DELETE", "/customers/{customer_id}", f"/customers/{created[i]}", parameters={"customer_id": created[i]}
+            )
+        )
+
+    def raw_delete(i: int) -> None:  # the app reads first (for the email to free), so the floor does too
+        customer_id = raw_created[i]
+        raw.get_item(TableName="bench-customers", Key={"customer_id": {"S": customer_id}}, ConsistentRead=True)
+        raw.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": "bench-customers", "Key": {"customer_id": {"S": customer_id}}}},
+                {"Delete": {"TableName": "bench-emails", "Key": {"email_key": {"S": f"raw{i}@example.com"}}}},
+            ]
+        )
+
+    rows = []
+    for name, app_call, raw_call in (
+        ("GET by id", app_get, raw_get),
+        ("POST create", app_create, raw_create),
+        ("PUT", app_update, raw_update),
+        ("list page", app_list, raw_list),
+        ("DELETE", app_delete, raw_delete),
+    ):
+        raw_samples = _time(raw_call, repetitions)
+        app_samples = _time(app_call, repetitions)
+        (app_p50, app_p99), (raw_p50, raw_p99) = _quantiles(app_samples), _quantiles(raw_samples)
+        rows.append(
+            {
+                "operation": name,
+                "app_p50_ms": app_p50,
+                "app_p99_ms": app_p99,
+                "floor_p50_ms": raw_p50,
+                "floor_p99_ms": raw_p99,
+                "ratio_p50": app_p50 / raw_p50,
+            }
+        )
+    return rows
+
+
+def _create_event(i: int) -> dict[str, Any]:
+    return _event(
+        "POST",
+        "/customers",
+        "/customers",
+        {"first_name": "Bench", "last_name": "Mark", "email_address": f"bench{i}@example.com"},
+    )
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,208 @@
+"""In-process overhead: the whole app against a raw handler, both over the same in-memory DynamoDB stub.
+
+The stub answers instantly with canned items, so what is left is exactly what the app
+adds: routing, validation, serialisation, logging and metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+CUSTOMER_ID = "3f0c2a52-8a0e-4c1e-9a8e-2b6f1c0d4a01"
+_serializer = TypeSerializer()
+ITEM = {
+    name: _serializer.serialize(value)
+    for name, value in {
+        "customer_id": CUSTOMER_ID,
+        "first_name": "John",
+        "last_name": "Smith",
+        "date_of_birth": "1985-03-15",
+        "address": "123 Main St",
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+        "phone_number": "555-0101",
+        "email_address": "john.smith@example.com",
+        "customer_acquisition_date": "2021-01-15T10:30:00Z",
+        "preferred_communication_channels": ["email", "phone"],
+        "is_loyalty_member": "y",
+        "customer_status": "active",
+        "lifetime_value": Decimal("2500.50"),
+        "created_at": "2024-05-01T12:00:00Z",
+        "updated_at": "2024-05-01T12:00:00Z",
+        "version": 1,
+    }.items()
+}
+CREATE_BODY = {
+    "first_name": "John",
+    "last_name": "Doe",
+    "email_address": "john.doe@example.com",
+    "lifetime_value": 1500.0,
+}
+UPDATE_BODY = {"lifetime_value": 2000.0, "customer_status": "active"}
+
+
+class StubDynamoDB:
+    """Answers the four calls the app makes, as DynamoDB would, with no I/O."""
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Item": ITEM}
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Attributes": ITEM}
+
+    def transact_write_items(self, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Items": [ITEM] * (kwargs["Limit"] - 1)}
+
+
+STUB = StubDynamoDB()
+
+
+def raw_handler(operation: str, body: str | None) -> str:
+    """The floor: parse, the same stubbed call, serialise."""
+    payload = json.loads(body) if body else None
+    if operation == "get":
+        result: Any = STUB.get_item(TableName="customers", Key={"customer_id": {"S": CUSTOMER_ID}})
+    elif operation == "create":
+        result = STUB.transact_write_items(TransactItems=[{"Put": {"Item": payload}}])
+    elif operation == "update":
+        result = STUB.update_item(TableName="customers", Key={"customer_id": {"S": CUSTOMER_ID}})
+    else:
+        result = STUB.scan(TableName="customers", Limit=26)
+    return json.dumps(result, default=str)
+
+
+def _event(
+    method: str,
+    resource: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    parameters: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json"} if body is not None else {},
+        "multiValueHeaders": {},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": query,
+        "pathParameters": parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": path,
+            "requestId": str(uuid.uuid4()),
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+EVENTS = {
+    "get": _event(
+        "GET", "/customers/{customer_id}", f"/customers/{CUSTOMER_ID}", parameters={"customer_id": CUSTOMER_ID}
+    ),
+    "create": _event("POST", "/customers", "/customers", CREATE_BODY),
+    "update": _event(
+        "PUT",
+        "/customers/{customer_id}",
+        f"/customers/{CUSTOMER_ID}",
+        UPDATE_BODY,
+        parameters={"customer_id": CUSTOMER_ID},
+    ),
+    "list": _event("GET", "/customers", "/customers", query={"limit": ["25"]}),
+}
+
+
+@cache
+def app_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    os.environ.update({"STAGE": "bench", "PAGINATION_SECRET": "b" * 32, "AWS_DEFAULT_REGION": "us-east-1"})
+    from chalicelib import repository
+    from chalicelib.config import get_settings
+    from chalicelib.service import get_customer_service
+
+    repository._client = cache(lambda *args: STUB)  # type: ignore[arg-type]
+    get_settings.cache_clear()
+    get_customer_service.cache_clear()
+    from app import app
+    from chalicelib.observability import SERVICE
+
+    for handler in logging.getLogger(SERVICE).handlers:  # log lines are produced, then dropped
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(io.StringIO())
+    return app
+
+
+def measure(call: Callable[[], Any], repetitions: int) -> list[float]:
+    samples = []
+    for _ in range(repetitions):
+        started = time.perf_counter_ns()
+        call()
+        samples.append((time.perf_counter_ns() - started) / 1000)
+    return samples
+
+
+def run(repetitions: int = 3000) -> list[dict[str, Any]]:
+    handler = app_handler()
+    rows = []
+    sink = io.StringIO()
+    for operation, event in EVENTS.items():
+        body = event["body"]
+
+        def via_app(event: dict[str, Any] = event) -> None:
+            response = handler(copy.copy(event), None)
+            assert response["statusCode"] < 300, response
+
+        def via_raw(operation: str = operation, body: str | None = body) -> None:
+            raw_handler(operation, body)
+
+        with contextlib.redirect_stdout(sink):  # the app's log and metric lines, as Lambda would ship them
+            for _ in range(200):  # warm up
+                via_app()
+                via_raw()
+            app_samples = measure(via_app, repetitions)
+            raw_samples = measure(via_raw, repetitions)
+            sink.seek(0)
+            sink.truncate()
+        rows.append(summary(operation, app_samples, raw_samples))
+    return rows
+
+
+def _p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98]
+
+
+def summary(operation: str, app_samples: list[float], raw_samples: list[float]) -> dict[str, Any]:
+    return {
+        "operation": operation,
+        "app_p50_us": statistics.median(app_samples),
+        "raw_p50_us": statistics.median(raw_samples),
+        "overhead_p50_us": statistics.median(app_samples) - statistics.median(raw_samples),
+        "app_p99_us": _p99(app_samples),
+        "raw_p99_us": _p99(raw_samples),
+    }
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,96 @@
+"""`make bench`: every measurement in one run, one table, written to bench/results.md.
+
+Absolute times vary between machines; the ratios to the baseline measured in the
+same run are the figures to compare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import cProfile
+import io
+import os
+import platform
+import pstats
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import cold_start, end_to_end, in_process, package_size
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+IN_PROCESS_TARGETS_US = {"get": 40, "create": 100}
+E2E_TARGETS = {"GET by id": 1.1, "POST create": 1.2, "PUT": 1.2, "DELETE": 1.2}
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def _profile_get() -> str:
+    """Where the in-process time of a GET goes: the top functions by cumulative time."""
+    handler = in_process.app_handler()
+    event = in_process.EVENTS["get"]
+    profiler = cProfile.Profile()
+    with contextlib.redirect_stdout(io.StringIO()):
+        profiler.enable()
+        for _ in range(2000):
+            handler(copy.copy(event), None)
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+        r"chalicelib|app\.py|powertools|marshmallow", 18
+    )
+    return out.getvalue()
+
+
+def main() -> int:
+    lines = [f"# Benchmark results\n\nRun {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}.\n"]
+    # End to end first: the in-process part replaces the DynamoDB client with its stub for the rest of the run.
+    lines.append("## 2. End to end against DynamoDB Local (the app's handler vs the same calls made raw)\n")
+    lines.append("| operation | app p50 ms | floor p50 ms | ratio p50 | target | app p99 ms | floor p99 ms |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in end_to_end.run():
+        ratio_target = E2E_TARGETS.get(row["operation"])
+        verdict = (
+            "" if ratio_target is None else f"≤ {ratio_target}x " + ("✓" if row["ratio_p50"] <= ratio_target else "✗")
+        )
+        lines.append(
+            f"| {row['operation']} | {row['app_p50_ms']:.2f} | {row['floor_p50_ms']:.2f} | {row['ratio_p50']:.2f}x | "
+            f"{verdict} | {row['app_p99_ms']:.2f} | {row['floor_p99_ms']:.2f} |"
+        )
+    lines.append("\n## 1. In-process overhead (DynamoDB answered by an in-memory stub)\n")
+    lines.append("| operation | app p50 µs | raw p50 µs | overhead p50 µs | target | app p99 µs | raw p99 µs |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in in_process.run():
+        target = IN_PROCESS_TARGETS_US.get(row["operation"])
+        verdict = "" if target is None else (f"≤ {target} ✓" if row["overhead_p50_us"] <= target else f"≤ {target} ✗")
+        cells = [row["operation"], *(f"{row[key]:.0f}" for key in ("app_p50_us", "raw_p50_us", "overhead_p50_us"))]
+        cells += [verdict, f"{row['app_p99_us']:.0f}", f"{row['raw_p99_us']:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    start = cold_start.run()
+    lines.append("\n## 3. Cold start (fresh process importing the handler, median of 21)\n")
+    lines.append("| app ms | raw boto3 handler ms | ratio | target |\n|---|---|---|---|")
+    verdict = "✓" if start["ratio"] <= 1.25 else "✗"
+    lines.append(f"| {start['app_ms']:.0f} | {start['raw_ms']:.0f} | {start['ratio']:.2f}x | ≤ 1.25x {verdict} |")
+    lines.append("\n## 4. Package size\n\n| stage | deployment.zip bytes | target |\n|---|---|---|")
+    for stage, size in package_size.run().items():
+        lines.append(f"| {stage} | {size:,} | < 2,000,000 {'✓' if size < 2_000_000 else '✗'} |")
+    lines.append("\n## 5. Growth\n\nNot measured yet: it needs the index-served filters (issue 6, open).\n")
+    lines.append("## Where the in-process time of a GET goes\n\n```\n" + _profile_get().strip() + "\n```\n")
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
