@@ -22,6 +22,7 @@ from chalicelib.observability import SERVICE, log_response, record_metrics, requ
 from chalicelib.openapi import openapi_document
 from chalicelib.preconditions import Preconditions, etag, parse_preconditions
 from chalicelib.schemas import (
+    FILTERS,
     dump_customer,
     load_customer_changes,
     load_list_query,
@@ -83,7 +84,8 @@ def _customer_response(customer: dict[str, Any], status: int = 200, **headers: s
 @app.route("/customers", methods=["GET"], content_types=ANY_CONTENT, authorizer=READ)
 def list_customers() -> dict[str, Any]:
     query = load_list_query(query_params(_request()))
-    page = _service().list_customers(query.get("limit"), query.get("next_token"))
+    filter_by = next(((name, query[name]) for name in FILTERS if name in query), None)
+    page = _service().list_customers(query.get("limit"), query.get("next_token"), filter_by)
     return {"customers": [dump_customer(c) for c in page.customers], "next_token": page.next_token}
 
 

@@ -34,7 +34,7 @@ def _signature(secret: bytes, scope: str, payload: bytes) -> bytes:
     return hmac.new(secret, message, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
-def encode_cursor(key: dict[str, str], *, secret: bytes, scope: str) -> str:
+def encode_cursor(key: dict[str, Any], *, secret: bytes, scope: str) -> str:
     payload = json.dumps({"v": _VERSION, "k": key}, separators=(",", ":"), sort_keys=True).encode()
     return f"{_b64encode(payload)}.{_b64encode(_signature(secret, scope, payload))}"
 

@@ -34,7 +34,20 @@ from chalicelib.errors import (
     WriteConflict,
 )
 from chalicelib.observability import count_throttle, logger
-from chalicelib.tables import ALL_TABLES, CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
+from chalicelib.tables import (
+    ALL_TABLES,
+    BY_EMAIL,
+    BY_LOYALTY,
+    BY_STATE,
+    BY_STATUS,
+    CUSTOMER_EMAILS,
+    CUSTOMERS,
+    FILTER_SHARDS,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_RECORDS,
+    IndexSpec,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -99,8 +112,29 @@ def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
+# What each filterable field's index key is made of (see chalicelib/tables.py).
+_SHARDED_INDEX_KEYS = {"customer_status": BY_STATUS, "is_loyalty_member": BY_LOYALTY, "state": BY_STATE}
+_STORAGE_ONLY = frozenset({WRITE_ID, BY_STATUS.hash_key, BY_LOYALTY.hash_key, BY_STATE.hash_key, BY_EMAIL.hash_key})
+
+
+def shard_of(customer_id: str) -> int:
+    return int(customer_id[:8], 16) % FILTER_SHARDS
+
+
+def _index_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """The index attributes that ``values`` (a whole customer or some changes) determine."""
+    keys = {
+        index.hash_key: f"{values[field]}#{shard_of(customer_id)}"
+        for field, index in _SHARDED_INDEX_KEYS.items()
+        if field in values
+    }
+    if "email_address" in values:
+        keys[BY_EMAIL.hash_key] = email_key(values["email_address"])
+    return keys
+
+
 def _from_item(item: Mapping[str, Any]) -> Customer:
-    customer = {name: _deserializer.deserialize(value) for name, value in item.items() if name != WRITE_ID}
+    customer = {name: _deserializer.deserialize(value) for name, value in item.items() if name not in _STORAGE_ONLY}
     customer["version"] = int(customer["version"])
     return customer
 
@@ -235,7 +269,7 @@ class CustomerRepository:
             {
                 "Put": {
                     "TableName": self._customers,
-                    "Item": _to_item(customer),
+                    "Item": _to_item({**customer, **_index_keys(customer["customer_id"], customer)}),
                     "ConditionExpression": "attribute_not_exists(customer_id)",
                 }
             },
@@ -400,6 +434,50 @@ class CustomerRepository:
         # DynamoDB stops a Scan at 1 MB: a short page may still have a successor.
         return Page(customers, {name: value["S"] for name, value in last.items()} if last else None)
 
+    def query_page(
+        self, index: IndexSpec, value: str, limit: int, cursor: dict[str, Any] | None
+    ) -> tuple[list[Customer], dict[str, Any] | None]:
+        """A page of the customers whose index key is ``value``, and where the next page starts.
+
+        A sharded index is read shard after shard, each step one Query bounded by what
+        the page still needs (plus one item, to know whether the shard has more): at most
+        FILTER_SHARDS bounded calls, whatever the table's size.
+        """
+        sharded = index.range_key is not None
+        shard = int(cursor["shard"]) if cursor else 0
+        start = cursor.get("key") if cursor else None
+        customers: list[Customer] = []
+        while True:
+            hash_value = f"{value}#{shard}" if sharded else value
+            room = limit - len(customers)
+            request: dict[str, Any] = {
+                "TableName": self._customers,
+                "IndexName": index.name,
+                "KeyConditionExpression": "#key = :key",
+                "ExpressionAttributeNames": {"#key": index.hash_key},
+                "ExpressionAttributeValues": {":key": {"S": hash_value}},
+                "Limit": room + 1,
+            }
+            if start:
+                request["ExclusiveStartKey"] = {name: {"S": key} for name, key in start.items()}
+            with _store_errors(self._budget):
+                response = self._client.query(**request)
+            items = response.get("Items", [])
+            if len(items) > room:
+                customers += [_from_item(item) for item in items[:room]]
+                last = items[room - 1]
+                key = {name: last[name]["S"] for name in {index.hash_key, index.range_key, CUSTOMERS.hash_key} if name}
+                return customers, {"shard": shard, "key": key}
+            customers += [_from_item(item) for item in items]
+            last_key = response.get("LastEvaluatedKey")
+            if last_key:  # DynamoDB stopped at 1 MB: continue from there
+                return customers, {"shard": shard, "key": {name: key["S"] for name, key in last_key.items()}}
+            if not sharded or shard + 1 >= FILTER_SHARDS:
+                return customers, None
+            shard, start = shard + 1, None
+            if len(customers) == limit:
+                return customers, {"shard": shard, "key": None}
+
     def _update_request(
         self,
         customer_id: str,
@@ -408,6 +486,7 @@ class CustomerRepository:
         expected_version: int | None,
         write_id: str | None = None,
     ) -> UpdateTypeDef:
+        changes = {**changes, **_index_keys(customer_id, changes)}
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values = {f":f{i}": _serializer.serialize(value) for i, value in enumerate(changes.values())}
         assignments = [f"{alias} = :{alias[1:]}" for alias in names]
@@ -468,9 +547,30 @@ def create_missing_tables(settings: Settings) -> list[str]:
             client.create_table(**spec.create_table_request(name))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
             created.append(name)
+        else:
+            _add_missing_indexes(client, spec, name)
         if spec.ttl_attribute is not None:
             _ensure_ttl(client, name, spec.ttl_attribute)
     return created
+
+
+def _add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> None:
+    """A table made by an earlier version gains the indexes added since (one per UpdateTable call).
+
+    Items written before an index existed lack its key and stay out of that filter until
+    they are next written.
+    """
+    description = client.describe_table(TableName=table)["Table"]
+    existing = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    for index in spec.indexes:
+        if index.name in existing:
+            continue
+        client.update_table(
+            TableName=table,
+            AttributeDefinitions=spec.attribute_definitions(),  # type: ignore[arg-type]
+            GlobalSecondaryIndexUpdates=[{"Create": index.definition()}],  # type: ignore[typeddict-item]
+        )
+        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
 
 
 def _ensure_ttl(client: DynamoDBClient, table: str, attribute: str) -> None:

@@ -71,12 +71,29 @@ class CustomerSchema(Schema):
             raise ValidationError("Name at least one field to change.")
 
 
+FILTERS = ("customer_status", "is_loyalty_member", "state", "email_address")
+
+
 class ListCustomersQuery(Schema):
+    """A page of all customers, or of those matching one filter (each is served by an index)."""
+
     class Meta:
         unknown = RAISE
 
     limit = QueryInteger(validate=validate.Range(min=1, max=100))
     next_token = fields.String(validate=validate.Length(min=1, max=2048))
+    customer_status = fields.String(validate=validate.OneOf(STATUSES))
+    is_loyalty_member = fields.String(validate=validate.OneOf(LOYALTY_FLAGS))
+    state = CleanString(max_length=100)
+    email_address = EmailAddress(metadata={"description": "Exact match, ignoring case."})
+
+    @validates_schema
+    def _one_filter(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        given = [name for name in FILTERS if name in data]
+        if len(given) > 1:
+            raise ValidationError(
+                {name: [f"Combine with no other filter (given: {', '.join(given)})."] for name in given}
+            )
 
 
 CUSTOMER = CustomerSchema()

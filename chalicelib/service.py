@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.cursors import decode_cursor, encode_cursor
@@ -32,7 +33,7 @@ from chalicelib.preconditions import Preconditions
 from chalicelib.repository import Customer, CustomerRepository, IdempotencyKeyTaken, IdempotencyRecord, email_key
 from chalicelib.schemas import is_customer_id, load_new_customer
 from chalicelib.seed_data import SAMPLE_CUSTOMERS
-from chalicelib.tables import CUSTOMERS
+from chalicelib.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS, FILTER_SHARDS, IndexSpec
 
 DEFAULT_PAGE_SIZE = 25
 UNCONDITIONAL = Preconditions()
@@ -60,6 +61,31 @@ class SeedReport:
     created: list[str] = field(default_factory=list)
     already_present: list[str] = field(default_factory=list)
     email_taken: list[str] = field(default_factory=list)
+
+
+FILTER_INDEXES = {
+    "customer_status": BY_STATUS,
+    "is_loyalty_member": BY_LOYALTY,
+    "state": BY_STATE,
+    "email_address": BY_EMAIL,
+}
+
+
+def _foreign_token() -> ValidationFailed:
+    """Signed by us but not a position this listing issues: a token from another listing."""
+    return ValidationFailed(
+        "Invalid query parameters.", details={"next_token": ["Not a valid token for this listing."]}
+    )
+
+
+def _is_index_cursor(cursor: dict[str, Any], index: IndexSpec) -> bool:
+    shard, key = cursor.get("shard"), cursor.get("key")
+    if not isinstance(shard, int) or not 0 <= shard < FILTER_SHARDS or set(cursor) != {"shard", "key"}:
+        return False
+    if key is None:
+        return True
+    expected = {name for name in (index.hash_key, index.range_key, CUSTOMERS.hash_key) if name}
+    return isinstance(key, dict) and set(key) == expected and all(isinstance(v, str) for v in key.values())
 
 
 def _fingerprint(fields: Customer) -> str:
@@ -187,20 +213,41 @@ class CustomerService:
             raise PreconditionFailed()
         return current
 
-    def list_customers(self, limit: int | None = None, next_token: str | None = None) -> CustomerPage:
+    def list_customers(
+        self, limit: int | None = None, next_token: str | None = None, filter_by: tuple[str, str] | None = None
+    ) -> CustomerPage:
+        """A page of customers, all of them (a bounded Scan) or one filter's (an index Query).
+
+        Tokens are signed for one listing: a token from another filter (or none) is refused.
+        """
+        if filter_by is not None:
+            return self._filtered_page(limit or DEFAULT_PAGE_SIZE, next_token, *filter_by)
         start_key = None
         if next_token is not None:
-            start_key = decode_cursor(next_token, secret=self._cursor_secret, scope=self._list_scope)
+            start_key = self._decode(next_token, self._list_scope)
             if set(start_key) != {CUSTOMERS.hash_key} or not is_customer_id(start_key[CUSTOMERS.hash_key]):
-                # Signed by us but not a key this listing issues: a token from another listing.
-                raise ValidationFailed(
-                    "Invalid query parameters.", details={"next_token": ["Not a valid token for this listing."]}
-                )
+                raise _foreign_token()
         page = self._repository.page(limit or DEFAULT_PAGE_SIZE, start_key)
         token = None
         if page.last_key is not None:
             token = encode_cursor(page.last_key, secret=self._cursor_secret, scope=self._list_scope)
         return CustomerPage(page.customers, token)
+
+    def _filtered_page(self, limit: int, next_token: str | None, field: str, value: str) -> CustomerPage:
+        index = FILTER_INDEXES[field]
+        key_value = email_key(value) if field == "email_address" else value
+        scope = f"{self._list_scope}:{field}={key_value}"
+        cursor = None
+        if next_token is not None:
+            cursor = self._decode(next_token, scope)
+            if not _is_index_cursor(cursor, index):
+                raise _foreign_token()
+        customers, following = self._repository.query_page(index, key_value, limit, cursor)
+        token = None if following is None else encode_cursor(following, secret=self._cursor_secret, scope=scope)
+        return CustomerPage(customers, token)
+
+    def _decode(self, token: str, scope: str) -> dict[str, Any]:
+        return decode_cursor(token, secret=self._cursor_secret, scope=scope)
 
     def seed_customers(self) -> SeedReport:
         """Insert the sample customers that are not there yet; never overwrite one."""

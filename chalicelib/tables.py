@@ -14,27 +14,67 @@ from chalicelib.config import Settings
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index: a Query on ``hash_key`` (and optionally sorted by ``range_key``)."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+    def definition(self) -> dict[str, Any]:
+        keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
+        if self.range_key is not None:
+            keys.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
+        return {"IndexName": self.name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+
+
+@dataclass(frozen=True)
 class TableSpec:
     logical_id: str
     hash_key: str
     name_setting: str  # the Settings attribute that holds this stage's table name
     ttl_attribute: str | None = None  # epoch seconds after which DynamoDB deletes the item
+    indexes: tuple[IndexSpec, ...] = ()
 
     def name(self, settings: Settings) -> str:
         return str(getattr(settings, self.name_setting))
 
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        names = {self.hash_key}
+        for index in self.indexes:
+            names.update(key for key in (index.hash_key, index.range_key) if key is not None)
+        return [{"AttributeName": name, "AttributeType": "S"} for name in sorted(names)]
+
     def create_table_request(self, table_name: str) -> dict[str, Any]:
         """Keyword arguments for DynamoDB ``CreateTable`` (on-demand billing)."""
-        return {
+        request: dict[str, Any] = {
             "TableName": table_name,
             "KeySchema": [{"AttributeName": self.hash_key, "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": self.hash_key, "AttributeType": "S"}],
+            "AttributeDefinitions": self.attribute_definitions(),
             "BillingMode": "PAY_PER_REQUEST",
         }
+        if self.indexes:
+            request["GlobalSecondaryIndexes"] = [index.definition() for index in self.indexes]
+        return request
 
+
+# The list filters. Status, loyalty and state have few values, so each index key is
+# "<value>#<shard>" with the shard taken from the customer id: one status spreads over
+# FILTER_SHARDS partitions instead of making one hot partition, and a filtered page
+# queries the shards in turn. Email is unique: its index key is the lower-cased address.
+FILTER_SHARDS = 4
+BY_STATUS = IndexSpec("by_status", hash_key="status_key", range_key="customer_id")
+BY_LOYALTY = IndexSpec("by_loyalty", hash_key="loyalty_key", range_key="customer_id")
+BY_STATE = IndexSpec("by_state", hash_key="state_key", range_key="customer_id")
+BY_EMAIL = IndexSpec("by_email", hash_key="email_key")
 
 # One item per customer, keyed by its UUID.
-CUSTOMERS = TableSpec("CustomersTable", hash_key="customer_id", name_setting="customers_table")
+CUSTOMERS = TableSpec(
+    "CustomersTable",
+    hash_key="customer_id",
+    name_setting="customers_table",
+    indexes=(BY_STATUS, BY_LOYALTY, BY_STATE, BY_EMAIL),
+)
 # One item per lower-cased email address, naming the customer that owns it.
 CUSTOMER_EMAILS = TableSpec("CustomerEmailsTable", hash_key="email_key", name_setting="emails_table")
 

@@ -38,7 +38,9 @@ PLACEHOLDER_SECRET = "placeholder-for-template-generation-only"  # noqa: S105
 # CreateTable parameters that CloudFormation's AWS::DynamoDB::Table spells and shapes the
 # same way. Anything else create_table_request() grows (SSESpecification, StreamSpecification,
 # Tags...) differs in shape, so it stops generation instead of producing a wrong template.
-SHARED_CREATE_TABLE_KEYS = frozenset({"TableName", "KeySchema", "AttributeDefinitions", "BillingMode"})
+SHARED_CREATE_TABLE_KEYS = frozenset(
+    {"TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes"}
+)
 
 
 class StageError(ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tests.unit import test_conditional_requests as conditional
 from tests.unit import test_customers_api as unit
 from tests.unit import test_faults as faults
+from tests.unit import test_filters as filters
 from tests.unit import test_hostile_corpus as hostile
 from tests.unit import test_races as races
 
@@ -62,4 +63,8 @@ class TestHostileCorpusOnDynamoDBLocal(hostile.TestHostileCorpus):
 
 
 class TestLostResponsesOnDynamoDBLocal(faults.TestLostResponses):
+    pass
+
+
+class TestFilteredListingOnDynamoDBLocal(filters.TestFilteredListing):
     pass

@@ -36,6 +36,7 @@ def exercise_every_data_path(api: Api) -> None:
     api.post("/customers", keyed, headers={**JSON, "Idempotency-Key": "policy"})  # replay reads the record
     api.get(f"/customers/{cid}")
     api.get("/customers?limit=2")
+    api.get("/customers?customer_status=active&limit=2")  # an index Query
     api.put(f"/customers/{cid}", {"city": "Oslo"})
     api.put(f"/customers/{cid}", {"city": "Rome"}, headers={**JSON, "If-Match": '"1"'})  # stale: re-read
     api.put(f"/customers/{cid}", {"email_address": "moved.policy@example.com"})
@@ -81,7 +82,7 @@ def granted_actions(stage: str) -> tuple[dict[str, set[str]], list[dict[str, Any
             others.append(statement)
             continue
         for resource in statement["Resource"]:
-            table = resource.split(":table/")[1]
+            table = resource.split(":table/")[1].split("/index/")[0]
             granted[setting_of[names[table]]].update(actions)
     return dict(granted), others
 

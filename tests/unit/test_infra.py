@@ -113,7 +113,8 @@ def test_every_table_appears_with_its_name_keys_and_ttl(stage: str, spec: TableS
     assert spec.logical_id in NAME_VARIABLES, f"add {spec.logical_id}'s name variable to NAME_VARIABLES"
     assert properties["TableName"] == stage_environment(stage)[NAME_VARIABLES[spec.logical_id]]
     assert properties["KeySchema"] == [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
-    assert properties["AttributeDefinitions"] == [{"AttributeName": spec.hash_key, "AttributeType": "S"}]
+    assert properties["AttributeDefinitions"] == spec.attribute_definitions()
+    assert properties.get("GlobalSecondaryIndexes", []) == [index.definition() for index in spec.indexes]
     if spec.ttl_attribute is None:
         assert "TimeToLiveSpecification" not in properties
     else:
