@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, end_to_end, in_process, package_size
+from bench import cold_start, end_to_end, growth, in_process, package_size
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 IN_PROCESS_TARGETS_US = {"get": 40, "create": 100}
@@ -54,12 +54,24 @@ def _profile_get() -> str:
 
 
 def main() -> int:
+    # Against DynamoDB Local first: the in-process part replaces the client with its stub for the rest of the run.
+    e2e_rows = end_to_end.run()
+    growth_rows = growth.run()
+    in_process_rows = in_process.run()
     lines = [f"# Benchmark results\n\nRun {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}.\n"]
-    # End to end first: the in-process part replaces the DynamoDB client with its stub for the rest of the run.
-    lines.append("## 2. End to end against DynamoDB Local (the app's handler vs the same calls made raw)\n")
+    lines.append("## 1. In-process overhead (DynamoDB answered by an in-memory stub)\n")
+    lines.append("| operation | app p50 µs | raw p50 µs | overhead p50 µs | target | app p99 µs | raw p99 µs |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in in_process_rows:
+        target = IN_PROCESS_TARGETS_US.get(row["operation"])
+        verdict = "" if target is None else (f"≤ {target} ✓" if row["overhead_p50_us"] <= target else f"≤ {target} ✗")
+        cells = [row["operation"], *(f"{row[key]:.0f}" for key in ("app_p50_us", "raw_p50_us", "overhead_p50_us"))]
+        cells += [verdict, f"{row['app_p99_us']:.0f}", f"{row['raw_p99_us']:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("\n## 2. End to end against DynamoDB Local (the app's handler vs the same calls made raw)\n")
     lines.append("| operation | app p50 ms | floor p50 ms | ratio p50 | target | app p99 ms | floor p99 ms |")
     lines.append("|---|---|---|---|---|---|---|")
-    for row in end_to_end.run():
+    for row in e2e_rows:
         ratio_target = E2E_TARGETS.get(row["operation"])
         verdict = (
             "" if ratio_target is None else f"≤ {ratio_target}x " + ("✓" if row["ratio_p50"] <= ratio_target else "✗")
@@ -68,15 +80,6 @@ def main() -> int:
             f"| {row['operation']} | {row['app_p50_ms']:.2f} | {row['floor_p50_ms']:.2f} | {row['ratio_p50']:.2f}x | "
             f"{verdict} | {row['app_p99_ms']:.2f} | {row['floor_p99_ms']:.2f} |"
         )
-    lines.append("\n## 1. In-process overhead (DynamoDB answered by an in-memory stub)\n")
-    lines.append("| operation | app p50 µs | raw p50 µs | overhead p50 µs | target | app p99 µs | raw p99 µs |")
-    lines.append("|---|---|---|---|---|---|---|")
-    for row in in_process.run():
-        target = IN_PROCESS_TARGETS_US.get(row["operation"])
-        verdict = "" if target is None else (f"≤ {target} ✓" if row["overhead_p50_us"] <= target else f"≤ {target} ✗")
-        cells = [row["operation"], *(f"{row[key]:.0f}" for key in ("app_p50_us", "raw_p50_us", "overhead_p50_us"))]
-        cells += [verdict, f"{row['app_p99_us']:.0f}", f"{row['raw_p99_us']:.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
     start = cold_start.run()
     lines.append("\n## 3. Cold start (fresh process importing the handler, median of 21)\n")
     lines.append("| app ms | raw boto3 handler ms | ratio | target |\n|---|---|---|---|")
@@ -85,8 +88,18 @@ def main() -> int:
     lines.append("\n## 4. Package size\n\n| stage | deployment.zip bytes | target |\n|---|---|---|")
     for stage, size in package_size.run().items():
         lines.append(f"| {stage} | {size:,} | < 2,000,000 {'✓' if size < 2_000_000 else '✗'} |")
-    lines.append("\n## 5. Growth\n\nNot measured yet: it needs the index-served filters (issue 6, open).\n")
-    lines.append("## Where the in-process time of a GET goes\n\n```\n" + _profile_get().strip() + "\n```\n")
+    lines.append("\n## 5. Growth (first page of 25, through the app, against a full-table Scan)\n")
+    lines.append(
+        "| customers | page ms | page RCU | filtered page ms | filtered page RCU | full Scan ms | full Scan RCU |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
+    for row in growth_rows:
+        lines.append(
+            f"| {row['customers']:,} | {row['page_ms']:.2f} | {row['page_rcu']:g} | {row['filtered_ms']:.2f} | "
+            f"{row['filtered_rcu']:g} | {row['scan_ms']:,.0f} | {row['scan_rcu']:,g} |"
+        )
+
+    lines.append("\n## Where the in-process time of a GET goes\n\n```\n" + _profile_get().strip() + "\n```\n")
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
