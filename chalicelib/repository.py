@@ -570,7 +570,18 @@ def _add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) ->
             AttributeDefinitions=spec.attribute_definitions(),  # type: ignore[arg-type]
             GlobalSecondaryIndexUpdates=[{"Create": index.definition()}],  # type: ignore[typeddict-item]
         )
-        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+        _wait_for_indexes(client, table)
+
+
+def _wait_for_indexes(client: DynamoDBClient, table: str, timeout_seconds: float = 300) -> None:
+    """DynamoDB builds one new index at a time per table; the table stays ACTIVE meanwhile."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        indexes = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if all(index.get("IndexStatus") == "ACTIVE" for index in indexes):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"indexes of {table} still building after {timeout_seconds:.0f}s")
 
 
 def _ensure_ttl(client: DynamoDBClient, table: str, attribute: str) -> None:
