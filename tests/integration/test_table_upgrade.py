@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from chalicelib import repository
 from chalicelib.config import get_settings
 from chalicelib.tables import CUSTOMERS
-from scripts.dynamodb_local import DynamoDBLocal
+from scripts.dynamodb_local import DynamoDBLocal, free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
 
+@pytest.fixture
+def fresh_dynamodb_local() -> Iterator[DynamoDBLocal]:
+    """Its own instance: after the rest of the suite, the shared one left index builds pending for minutes."""
+    with DynamoDBLocal(port=free_port()) as server:
+        yield server
+
+
 def test_existing_table_without_indexes_gains_them(
-    dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+    fresh_dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    dynamodb_local = fresh_dynamodb_local
     for name, value in stage_environment_for(uuid.uuid4().hex[:12]).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", dynamodb_local.endpoint)
