@@ -547,14 +547,14 @@ def create_missing_tables(settings: Settings) -> list[str]:
             client.create_table(**spec.create_table_request(name))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
             created.append(name)
-        else:
-            _add_missing_indexes(client, spec, name)
+        elif _add_missing_indexes(client, spec, name):
+            backfill_index_keys(client, name)
         if spec.ttl_attribute is not None:
             _ensure_ttl(client, name, spec.ttl_attribute)
     return created
 
 
-def _add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> None:
+def _add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> bool:
     """A table made by an earlier version gains the indexes added since (one per UpdateTable call).
 
     Items written before an index existed lack its key and stay out of that filter until
@@ -562,15 +562,47 @@ def _add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) ->
     """
     description = client.describe_table(TableName=table)["Table"]
     existing = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-    for index in spec.indexes:
-        if index.name in existing:
-            continue
+    missing = [index for index in spec.indexes if index.name not in existing]
+    for index in missing:
         client.update_table(
             TableName=table,
             AttributeDefinitions=spec.attribute_definitions(),  # type: ignore[arg-type]
             GlobalSecondaryIndexUpdates=[{"Create": index.definition()}],  # type: ignore[typeddict-item]
         )
         _wait_for_indexes(client, table)
+    return bool(missing)
+
+
+def backfill_index_keys(client: DynamoDBClient, table: str) -> int:
+    """Give customers written before the filter indexes existed their index keys; return how many.
+
+    Each update is conditional on the version read, so a concurrent write is never
+    overwritten (it is simply retried on the next run).
+    """
+    updated = 0
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            customer = {name: _deserializer.deserialize(value) for name, value in item.items()}
+            keys = _index_keys(customer["customer_id"], customer)
+            if all(name in item for name in keys):
+                continue
+            names = {f"#k{i}": name for i, name in enumerate(keys)}
+            values: dict[str, Any] = {f":k{i}": {"S": value} for i, value in enumerate(keys.values())}
+            values[":version"] = item["version"]
+            try:
+                client.update_item(
+                    TableName=table,
+                    Key={CUSTOMERS.hash_key: item[CUSTOMERS.hash_key]},
+                    UpdateExpression="SET " + ", ".join(f"{alias} = :{alias[1:]}" for alias in names),
+                    ConditionExpression="version = :version",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+                updated += 1
+            except ClientError as error:
+                if _error_code(error) != "ConditionalCheckFailedException":
+                    raise
+    return updated
 
 
 def _wait_for_indexes(client: DynamoDBClient, table: str, timeout_seconds: float = 300) -> None:

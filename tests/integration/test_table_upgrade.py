@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib import repository
 from chalicelib.config import get_settings
-from chalicelib.tables import CUSTOMERS
+from chalicelib.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
 from scripts.dynamodb_local import DynamoDBLocal, free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
@@ -38,9 +39,31 @@ def test_existing_table_without_indexes_gains_them(
     }
     old_shape["AttributeDefinitions"] = [{"AttributeName": "customer_id", "AttributeType": "S"}]
     client.create_table(**old_shape)
+    # Given a customer written by the earlier version: no index keys
+    old = {
+        "customer_id": str(uuid.uuid4()),
+        "first_name": "Old",
+        "last_name": "Timer",
+        "email_address": "Old@Example.com",
+        "customer_status": "inactive",
+        "is_loyalty_member": "y",
+        "state": "OR",
+        "version": 1,
+    }
+    client.put_item(TableName=settings.customers_table, Item={k: TypeSerializer().serialize(v) for k, v in old.items()})
     try:
+        # When the stack starts
         repository.create_missing_tables(settings)
+        # Then the table has every index, and the old customer is found by each filter
         indexes = client.describe_table(TableName=settings.customers_table)["Table"]["GlobalSecondaryIndexes"]
         assert {index["IndexName"] for index in indexes} == {index.name for index in CUSTOMERS.indexes}
+        for index, value in (
+            (BY_STATUS, "inactive"),
+            (BY_LOYALTY, "y"),
+            (BY_STATE, "OR"),
+            (BY_EMAIL, "old@example.com"),
+        ):
+            customers, _ = repository.CustomerRepository.from_settings(settings).query_page(index, value, 10, None)
+            assert [c["customer_id"] for c in customers] == [old["customer_id"]], index.name
     finally:
         forget_cached_wiring()
