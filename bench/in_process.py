@@ -16,32 +16,19 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-CUSTOMER_ID = "3f0c2a52-8a0e-4c1e-9a8e-2b6f1c0d4a01"
+from chalicelib.seed_data import SAMPLE_CUSTOMERS
+
+CUSTOMER_ID = str(SAMPLE_CUSTOMERS[0]["customer_id"])
 _serializer = TypeSerializer()
 ITEM = {
     name: _serializer.serialize(value)
     for name, value in {
-        "customer_id": CUSTOMER_ID,
-        "first_name": "John",
-        "last_name": "Smith",
-        "date_of_birth": "1985-03-15",
-        "address": "123 Main St",
-        "city": "Springfield",
-        "state": "IL",
-        "postal_code": "62701",
-        "phone_number": "555-0101",
-        "email_address": "john.smith@example.com",
-        "customer_acquisition_date": "2021-01-15T10:30:00Z",
-        "preferred_communication_channels": ["email", "phone"],
-        "is_loyalty_member": "y",
-        "customer_status": "active",
-        "lifetime_value": Decimal("2500.50"),
+        **SAMPLE_CUSTOMERS[0],
         "created_at": "2024-05-01T12:00:00Z",
         "updated_at": "2024-05-01T12:00:00Z",
         "version": 1,
