@@ -76,7 +76,7 @@ test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, uni
 
 package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) and zip for STAGE into dist/STAGE
 	rm -rf $(DIST)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/app-$(STAGE).json $(DIST)
+	$(PY) -m scripts.package $(STAGE) $(DIST)
 	@ls -l $(DIST)
 
 deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy, API settings and alarms; prints the URL

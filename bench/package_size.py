@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from scripts.package import package
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,21 +15,9 @@ def run(stages: tuple[str, ...] = ("dev", "prod")) -> dict[str, int]:
     for stage in stages:
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "out"
-            subprocess.run(
-                [
-                    str(Path(sys.executable).parent / "chalice"),
-                    "package",
-                    "--stage",
-                    stage,
-                    "--merge-template",
-                    f"infra/app-{stage}.json",
-                    str(out),
-                ],
-                cwd=ROOT,
-                env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-                check=True,
-                capture_output=True,
-            )
+            result = package(stage, out)
+            if result.returncode != 0:
+                raise RuntimeError(result.stdout + result.stderr)
             sizes[stage] = (out / "deployment.zip").stat().st_size
     return sizes
 

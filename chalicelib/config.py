@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_RECORDS
+
 LOCAL_STAGE = "local"
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
 # Only for the local stage: tokens signed with it are worthless anywhere else.
@@ -108,9 +110,9 @@ def get_settings() -> Settings:
     stage = os.environ.get("STAGE", LOCAL_STAGE).strip() or LOCAL_STAGE
     return Settings(
         stage=stage,
-        customers_table=os.environ.get("CUSTOMERS_TABLE", f"customers-{stage}"),
-        emails_table=os.environ.get("CUSTOMER_EMAILS_TABLE", f"customer-emails-{stage}"),
-        idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", f"customer-idempotency-{stage}"),
+        customers_table=os.environ.get(CUSTOMERS.name_variable, f"customers-{stage}"),
+        emails_table=os.environ.get(CUSTOMER_EMAILS.name_variable, f"customer-emails-{stage}"),
+        idempotency_table=os.environ.get(IDEMPOTENCY_RECORDS.name_variable, f"customer-idempotency-{stage}"),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),

@@ -8,9 +8,10 @@ uniqueness records, and each table's IAM grant can be scoped on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import Settings
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TableSpec:
     logical_id: str
     hash_key: str
     name_setting: str  # the Settings attribute that holds this stage's table name
+    name_variable: str  # the environment variable (in .chalice/config.json) that names it
     ttl_attribute: str | None = None  # epoch seconds after which DynamoDB deletes the item
     indexes: tuple[IndexSpec, ...] = ()
 
@@ -73,10 +75,13 @@ CUSTOMERS = TableSpec(
     "CustomersTable",
     hash_key="customer_id",
     name_setting="customers_table",
+    name_variable="CUSTOMERS_TABLE",
     indexes=(BY_STATUS, BY_LOYALTY, BY_STATE, BY_EMAIL),
 )
 # One item per lower-cased email address, naming the customer that owns it.
-CUSTOMER_EMAILS = TableSpec("CustomerEmailsTable", hash_key="email_key", name_setting="emails_table")
+CUSTOMER_EMAILS = TableSpec(
+    "CustomerEmailsTable", hash_key="email_key", name_setting="emails_table", name_variable="CUSTOMER_EMAILS_TABLE"
+)
 
 # One item per Idempotency-Key of a create, holding the customer it created; kept 24 hours.
 IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expires_at"
@@ -84,6 +89,7 @@ IDEMPOTENCY_RECORDS = TableSpec(
     "IdempotencyTable",
     hash_key="idempotency_key",
     name_setting="idempotency_table",
+    name_variable="IDEMPOTENCY_TABLE",
     ttl_attribute=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
 )
 

@@ -18,15 +18,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from chalicelib.tables import ALL_TABLES
 from scripts.app_template import API_STAGE, api_name
-from scripts.local_stack import stage_environment
+from scripts.stages import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE_SETTINGS = {
-    "CustomersTable": "CUSTOMERS_TABLE",
-    "CustomerEmailsTable": "CUSTOMER_EMAILS_TABLE",
-    "IdempotencyTable": "IDEMPOTENCY_TABLE",
-}
 
 
 def deployed_rest_api_id(stage: str, root: Path = ROOT) -> str:
@@ -91,7 +87,7 @@ def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     merge = merge_template(stage, root)
     environment = stage_environment(stage, root)
     names = {"APIHandler": f"customer-api-{stage}"} | {
-        logical_id: environment[setting] for logical_id, setting in TABLE_SETTINGS.items()
+        spec.logical_id: environment[spec.name_variable] for spec in ALL_TABLES
     }
     alarms = {
         name: _resolve(resource, names)

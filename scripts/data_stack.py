@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from scripts.local_stack import stage_environment
+from scripts.stages import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTED_STAGES = frozenset({"prod"})

@@ -27,7 +27,7 @@ from chalicelib.tables import ALL_TABLES, TableSpec
 from scripts.app_template import app_merge_template
 from scripts.auth_template import auth_outputs, auth_resources, authorizer_override
 from scripts.dynamodb_local import ROOT
-from scripts.local_stack import stage_environment
+from scripts.stages import stage_environment
 
 APP = "customer-api"
 DEFAULT_STAGES = ("dev", "prod")

@@ -7,7 +7,6 @@ one started here is stopped here.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -16,14 +15,9 @@ from pathlib import Path
 from types import FrameType
 
 from scripts.dynamodb_local import DATA_DIR, ROOT, DynamoDBLocal, is_dynamodb, local_aws_environment
+from scripts.stages import stage_environment
 
 STAGE = "local"
-
-
-def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
-    """The environment variables `.chalice/config.json` gives ``stage``: one source for table names."""
-    config = json.loads((root / ".chalice" / "config.json").read_text())
-    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
 
 
 def create_tables(environment: dict[str, str]) -> list[str]:

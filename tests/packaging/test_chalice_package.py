@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from scripts.package import package
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -22,19 +23,7 @@ MAX_ZIP_BYTES = 2_000_000
 def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     stage = str(request.param)
     out = tmp_path_factory.mktemp(f"package-{stage}") / "out"
-    environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    command = [
-        str(BIN / "chalice"),
-        "package",
-        "--stage",
-        stage,
-        "--merge-template",
-        f"infra/app-{stage}.json",
-        str(out),
-    ]
-    completed = subprocess.run(
-        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=300
-    )
+    completed = package(stage, out)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return stage, out
 

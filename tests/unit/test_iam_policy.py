@@ -12,7 +12,7 @@ import pytest
 from chalicelib import repository
 from chalicelib.config import get_settings
 from chalicelib.tables import ALL_TABLES
-from scripts.local_stack import stage_environment
+from scripts.stages import stage_environment
 from tests.support import JSON, Api
 from tests.unit.test_customers_api import create, new_customer
 
@@ -69,11 +69,7 @@ def used_actions(api: Api) -> dict[str, set[str]]:
 def granted_actions(stage: str) -> tuple[dict[str, set[str]], list[dict[str, Any]]]:
     policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
     names = {value: key for key, value in stage_environment(stage).items()}
-    setting_of = {
-        "CUSTOMERS_TABLE": "CustomersTable",
-        "CUSTOMER_EMAILS_TABLE": "CustomerEmailsTable",
-        "IDEMPOTENCY_TABLE": "IdempotencyTable",
-    }
+    setting_of = {spec.name_variable: spec.logical_id for spec in ALL_TABLES}
     granted: dict[str, set[str]] = defaultdict(set)
     others = []
     for statement in policy["Statement"]:

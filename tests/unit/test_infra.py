@@ -16,7 +16,7 @@ from chalicelib.config import get_settings
 from chalicelib.tables import ALL_TABLES, TableSpec
 from scripts import generate_infra
 from scripts.dynamodb_local import ROOT
-from scripts.local_stack import stage_environment
+from scripts.stages import stage_environment
 
 STAGES = generate_infra.DEFAULT_STAGES
 
@@ -97,11 +97,6 @@ def test_generation_ignores_the_callers_environment_and_leaves_it_alone(monkeypa
 
 
 # Written out rather than derived, so the test does not share the generator's lookup.
-NAME_VARIABLES = {
-    "CustomersTable": "CUSTOMERS_TABLE",
-    "CustomerEmailsTable": "CUSTOMER_EMAILS_TABLE",
-    "IdempotencyTable": "IDEMPOTENCY_TABLE",
-}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -110,8 +105,7 @@ def test_every_table_appears_with_its_name_keys_and_ttl(stage: str, spec: TableS
     resources = tables(stage)
     assert spec.logical_id in resources, f"{spec.logical_id} is not in infra/tables-{stage}.json"
     properties = resources[spec.logical_id]["Properties"]
-    assert spec.logical_id in NAME_VARIABLES, f"add {spec.logical_id}'s name variable to NAME_VARIABLES"
-    assert properties["TableName"] == stage_environment(stage)[NAME_VARIABLES[spec.logical_id]]
+    assert properties["TableName"] == stage_environment(stage)[spec.name_variable]
     assert properties["KeySchema"] == [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
     assert properties["AttributeDefinitions"] == spec.attribute_definitions()
     assert properties.get("GlobalSecondaryIndexes", []) == [index.definition() for index in spec.indexes]
