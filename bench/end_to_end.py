@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import logging
-import os
 import statistics
 import time
 import uuid
@@ -20,9 +18,11 @@ from typing import Any
 import boto3
 
 from bench.in_process import EVENTS, _event
-from scripts.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
+from bench.local_app import start_app
 
 REPETITIONS = 300
+CUSTOMERS = "bench-customers"
+EMAILS = "bench-customer-emails"
 
 
 def _quantiles(samples: list[float]) -> tuple[float, float]:
@@ -38,30 +38,11 @@ def _time(call: Callable[[int], Any], repetitions: int) -> list[float]:
     return samples
 
 
-def run(repetitions: int = REPETITIONS) -> list[dict[str, Any]]:
-    with DynamoDBLocal(port=free_port()) as dynamodb:
-        os.environ.update(local_aws_environment(dynamodb.endpoint))
-        os.environ.update(
-            {
-                "STAGE": "bench",
-                "PAGINATION_SECRET": "b" * 32,
-                "CUSTOMERS_TABLE": "bench-customers",
-                "CUSTOMER_EMAILS_TABLE": "bench-emails",
-                "IDEMPOTENCY_TABLE": "bench-idempotency",
-            }
-        )
-        from app import app
-        from chalicelib.config import get_settings
-        from chalicelib.observability import SERVICE
-        from chalicelib.repository import create_missing_tables
-
-        for handler in logging.getLogger(SERVICE).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(io.StringIO())
-        get_settings.cache_clear()
-        create_missing_tables(get_settings())
-        raw = boto3.client("dynamodb", endpoint_url=dynamodb.endpoint, region_name="us-east-1")
-        return _compare(app, raw, repetitions)
+def run(endpoint: str, repetitions: int = REPETITIONS) -> list[dict[str, Any]]:
+    """Against the DynamoDB Local at ``endpoint`` (its tables named ``bench-...``)."""
+    app = start_app(endpoint, "bench")
+    raw = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    return _compare(app, raw, repetitions)
 
 
 def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
@@ -76,7 +57,7 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
         sink.truncate()
         return response
 
-    created = [json.loads(call(_create_event(i))["body"])["customer_id"] for i in range(repetitions)]
+    created = [json.loads(call(create_event(i))["body"])["customer_id"] for i in range(repetitions)]
 
     def app_get(i: int) -> None:
         call(
@@ -86,10 +67,10 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
         )
 
     def raw_get(i: int) -> None:
-        raw.get_item(TableName="bench-customers", Key={"customer_id": {"S": created[i]}}, ConsistentRead=True)
+        raw.get_item(TableName=CUSTOMERS, Key={"customer_id": {"S": created[i]}}, ConsistentRead=True)
 
     def app_create(i: int) -> None:
-        call(_create_event(repetitions + i))
+        call(create_event(repetitions + i))
 
     raw_created: list[str] = []
 
@@ -101,14 +82,14 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
             TransactItems=[
                 {
                     "Put": {
-                        "TableName": "bench-customers",
+                        "TableName": CUSTOMERS,
                         "Item": {"customer_id": {"S": customer_id}, "email_address": {"S": email}},
                         "ConditionExpression": "attribute_not_exists(customer_id)",
                     }
                 },
                 {
                     "Put": {
-                        "TableName": "bench-emails",
+                        "TableName": EMAILS,
                         "Item": {"email_key": {"S": email}, "customer_id": {"S": customer_id}},
                         "ConditionExpression": "attribute_not_exists(email_key)",
                     }
@@ -129,7 +110,7 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
 
     def raw_update(i: int) -> None:
         raw.update_item(
-            TableName="bench-customers",
+            TableName=CUSTOMERS,
             Key={"customer_id": {"S": created[i]}},
             UpdateExpression="SET lifetime_value = :v ADD version :one",
             ConditionExpression="attribute_exists(customer_id)",
@@ -140,7 +121,7 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
         call(EVENTS["list"])
 
     def raw_list(i: int) -> None:
-        raw.scan(TableName="bench-customers", Limit=26)
+        raw.scan(TableName=CUSTOMERS, Limit=26)
 
     def app_delete(i: int) -> None:
         call(
@@ -151,11 +132,11 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
 
     def raw_delete(i: int) -> None:  # the app reads first (for the email to free), so the floor does too
         customer_id = raw_created[i]
-        raw.get_item(TableName="bench-customers", Key={"customer_id": {"S": customer_id}}, ConsistentRead=True)
+        raw.get_item(TableName=CUSTOMERS, Key={"customer_id": {"S": customer_id}}, ConsistentRead=True)
         raw.transact_write_items(
             TransactItems=[
-                {"Delete": {"TableName": "bench-customers", "Key": {"customer_id": {"S": customer_id}}}},
-                {"Delete": {"TableName": "bench-emails", "Key": {"email_key": {"S": f"raw{i}@example.com"}}}},
+                {"Delete": {"TableName": CUSTOMERS, "Key": {"customer_id": {"S": customer_id}}}},
+                {"Delete": {"TableName": EMAILS, "Key": {"email_key": {"S": f"raw{i}@example.com"}}}},
             ]
         )
 
@@ -183,7 +164,7 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _create_event(i: int) -> dict[str, Any]:
+def create_event(i: int) -> dict[str, Any]:
     return _event(
         "POST",
         "/customers",
@@ -193,5 +174,15 @@ def _create_event(i: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(row)
+    from scripts.dynamodb_local import DynamoDBLocal, free_port
+
+    with DynamoDBLocal(port=free_port()) as dynamodb:
+        for row in run(dynamodb.endpoint):
+            print(row)
+
+
+def existing_customer(endpoint: str) -> str:
+    """A customer the cold-start processes can fetch."""
+    app = start_app(endpoint, "bench")
+    response: dict[str, Any] = app(create_event(10**6), None)
+    return str(json.loads(response["body"])["customer_id"])

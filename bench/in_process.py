@@ -21,7 +21,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 
 CUSTOMER_ID = str(SAMPLE_CUSTOMERS[0]["customer_id"])
 _serializer = TypeSerializer()
@@ -124,13 +124,9 @@ EVENTS = {
 @cache
 def app_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     os.environ.update({"STAGE": "bench", "PAGINATION_SECRET": "b" * 32, "AWS_DEFAULT_REGION": "us-east-1"})
-    from chalicelib import repository
-    from chalicelib.config import get_settings
-    from chalicelib.service import get_customer_service
+    from chalicelib import wiring
 
-    repository._client = cache(lambda *args: STUB)  # type: ignore[arg-type]
-    get_settings.cache_clear()
-    get_customer_service.cache_clear()
+    wiring.reset(client=STUB)  # type: ignore[arg-type]  # duck-typed: answers the calls the app makes
     from app import app
     from chalicelib.observability import SERVICE
 

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cold_start, end_to_end, growth, in_process, package_size
+from scripts.dynamodb_local import DynamoDBLocal, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 IN_PROCESS_TARGETS_US = {"get": 40, "create": 100}
+COLD_START_TARGET = 1.2
 E2E_TARGETS = {"GET by id": 1.1, "POST create": 1.2, "PUT": 1.2, "DELETE": 1.2}
 
 
@@ -55,7 +57,9 @@ def _profile_get() -> str:
 
 def main() -> int:
     # Against DynamoDB Local first: the in-process part replaces the client with its stub for the rest of the run.
-    e2e_rows = end_to_end.run()
+    with DynamoDBLocal(port=free_port()) as dynamodb:
+        e2e_rows = end_to_end.run(dynamodb.endpoint)
+        start = cold_start.run(dynamodb.endpoint, end_to_end.existing_customer(dynamodb.endpoint))
     growth_rows = growth.run()
     in_process_rows = in_process.run()
     lines = [f"# Benchmark results\n\nRun {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}.\n"]
@@ -80,11 +84,20 @@ def main() -> int:
             f"| {row['operation']} | {row['app_p50_ms']:.2f} | {row['floor_p50_ms']:.2f} | {row['ratio_p50']:.2f}x | "
             f"{verdict} | {row['app_p99_ms']:.2f} | {row['floor_p99_ms']:.2f} |"
         )
-    start = cold_start.run()
-    lines.append("\n## 3. Cold start (fresh process importing the handler, median of 21)\n")
+    lines.append(
+        "\n## 3. Cold start (a fresh process imports the handler and answers its first GET of a customer, "
+        "against the same DynamoDB Local; median of 21, alternating)\n"
+    )
     lines.append("| app ms | raw boto3 handler ms | ratio | target |\n|---|---|---|---|")
-    verdict = "✓" if start["ratio"] <= 1.25 else "✗"
-    lines.append(f"| {start['app_ms']:.0f} | {start['raw_ms']:.0f} | {start['ratio']:.2f}x | ≤ 1.25x {verdict} |")
+    verdict = "✓" if start["ratio"] <= COLD_START_TARGET else "✗"
+    lines.append(
+        f"| {start['app_ms']:.0f} | {start['raw_ms']:.0f} | {start['ratio']:.2f}x | ≤ {COLD_START_TARGET}x {verdict} |"
+    )
+    lines.append(
+        "\nHeaviest imports of the app's cold start (`-X importtime`, cumulative ms; boto3 is paid by both):\n"
+    )
+    lines.append("| module | ms |\n|---|---|")
+    lines.extend(f"| `{module}` | {ms:.1f} |" for module, ms in start["imports"])
     lines.append("\n## 4. Package size\n\n| stage | deployment.zip bytes | target |\n|---|---|---|")
     for stage, size in package_size.run().items():
         lines.append(f"| {stage} | {size:,} | < 2,000,000 {'✓' if size < 2_000_000 else '✗'} |")

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_RECORDS
+from chalicelib.stages import LOCAL_STAGE, table_name
+from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_RECORDS, TableSpec
 
-LOCAL_STAGE = "local"
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
 # Only for the local stage: tokens signed with it are worthless anywhere else.
 LOCAL_PAGINATION_SECRET = "local-development-only-pagination-secret"  # noqa: S105
@@ -38,6 +38,15 @@ class Settings:
     dynamodb_read_timeout: float
     request_budget_seconds: float
     seed_enabled: bool
+
+    def table(self, spec: TableSpec) -> str:
+        """This stage's name of the table ``spec`` describes."""
+        return str(getattr(self, spec.name_setting))
+
+    @property
+    def call_seconds(self) -> float:
+        """The longest one DynamoDB call can take: every attempt timing out, plus botocore's backoff."""
+        return self.dynamodb_max_attempts * (self.dynamodb_connect_timeout + self.dynamodb_read_timeout) + 1.0
 
 
 def _int(name: str, default: int, *, minimum: int = 1) -> int:
@@ -104,15 +113,19 @@ def _endpoint(stage: str) -> str | None:
     return DEFAULT_LOCAL_ENDPOINT if stage == LOCAL_STAGE else None
 
 
+def _table_name(spec: TableSpec, stage: str) -> str:
+    return os.environ.get(spec.name_variable, "").strip() or table_name(spec.base_name, stage)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Read and validate every setting once per process."""
     stage = os.environ.get("STAGE", LOCAL_STAGE).strip() or LOCAL_STAGE
     return Settings(
         stage=stage,
-        customers_table=os.environ.get(CUSTOMERS.name_variable, f"customers-{stage}"),
-        emails_table=os.environ.get(CUSTOMER_EMAILS.name_variable, f"customer-emails-{stage}"),
-        idempotency_table=os.environ.get(IDEMPOTENCY_RECORDS.name_variable, f"customer-idempotency-{stage}"),
+        customers_table=_table_name(CUSTOMERS, stage),
+        emails_table=_table_name(CUSTOMER_EMAILS, stage),
+        idempotency_table=_table_name(IDEMPOTENCY_RECORDS, stage),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),
@@ -120,8 +133,8 @@ def get_settings() -> Settings:
         dynamodb_max_attempts=_int("DYNAMODB_MAX_ATTEMPTS", 3),
         dynamodb_connect_timeout=_float("DYNAMODB_CONNECT_TIMEOUT", 1.0),
         dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 2.0),
-        # No DynamoDB call starts after this; with 3 attempts of (1 s + 2 s) plus backoff a
-        # call ends within ~12 s more, inside the function's 25 s timeout.
+        # Where Lambda does not say how long the request has left (see chalicelib/deadline.py):
+        # no DynamoDB call starts after this, and one call ends within call_seconds more.
         request_budget_seconds=_float("REQUEST_BUDGET_SECONDS", 12.0),
         # Sample data has no place in production: the prod stage sets ENABLE_SEED=false.
         seed_enabled=os.environ.get("ENABLE_SEED", "true").strip().lower() != "false",

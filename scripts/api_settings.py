@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.tables import ALL_TABLES
-from scripts.app_template import API_STAGE, api_name
-from scripts.stages import stage_environment
+from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, resource_name, table_name
+from chalicelib.storage.tables import ALL_TABLES
+from scripts.app_template import api_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def apply_api_settings(stage: str, rest_api_id: str, root: Path = ROOT) -> None:
         if "StatusCode" in response:
             arguments["statusCode"] = response["StatusCode"]
         client.put_gateway_response(**arguments)
-    client.create_deployment(restApiId=rest_api_id, stageName=API_STAGE, description="customer-api settings")
+    client.create_deployment(restApiId=rest_api_id, stageName=API_STAGE, description=f"{APP_NAME} settings")
     settings = api["MethodSettings"][0]
     client.update_stage(
         restApiId=rest_api_id,
@@ -85,9 +85,8 @@ def _resolve(value: Any, names: dict[str, str]) -> Any:
 
 def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     merge = merge_template(stage, root)
-    environment = stage_environment(stage, root)
-    names = {"APIHandler": f"customer-api-{stage}"} | {
-        spec.logical_id: environment[spec.name_variable] for spec in ALL_TABLES
+    names = {"APIHandler": resource_name(stage)} | {
+        spec.logical_id: table_name(spec.base_name, stage) for spec in ALL_TABLES
     }
     alarms = {
         name: _resolve(resource, names)
@@ -96,16 +95,20 @@ def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"customer-api {stage}: alarms for the API and function `chalice deploy` created",
+        "Description": f"{APP_NAME} {stage}: alarms for the API and function `chalice deploy` created",
         "Parameters": merge["Parameters"],
         "Conditions": merge["Conditions"],
         "Resources": alarms,
     }
 
 
+def alarms_stack_name(stage: str) -> str:
+    return resource_name(stage, "alarms")
+
+
 def deploy_alarms(stage: str, root: Path = ROOT) -> None:
     client = boto3.client("cloudformation")
-    name = f"customer-api-{stage}-alarms"
+    name = alarms_stack_name(stage)
     body = json.dumps(alarms_template(stage, root))
     try:
         client.describe_stacks(StackName=name)
@@ -123,13 +126,13 @@ def deploy_alarms(stage: str, root: Path = ROOT) -> None:
 
 def delete_alarms(stage: str) -> None:
     client = boto3.client("cloudformation")
-    client.delete_stack(StackName=f"customer-api-{stage}-alarms")
-    client.get_waiter("stack_delete_complete").wait(StackName=f"customer-api-{stage}-alarms")
+    client.delete_stack(StackName=alarms_stack_name(stage))
+    client.get_waiter("stack_delete_complete").wait(StackName=alarms_stack_name(stage))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=("dev", "prod"))
+    parser.add_argument("stage", choices=DEPLOYED_STAGES)
     parser.add_argument("--delete-alarms", action="store_true", help="remove the stage's alarms stack instead")
     args = parser.parse_args()
     if args.delete_alarms:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.access import AUTHORIZER_NAME, RESOURCE_SERVER
+from chalicelib.api.access import AUTHORIZER_NAME, RESOURCE_SERVER
+from chalicelib.stages import resource_name
 
 POOL = "UserPool"
 
@@ -23,7 +24,7 @@ def auth_resources(stage: str, protected: bool) -> dict[str, Any]:
             "DependsOn": "UserPoolResourceServer",
             "Properties": {
                 "UserPoolId": {"Ref": POOL},
-                "ClientName": f"customer-api-{stage}-{name}",
+                "ClientName": resource_name(stage, name),
                 "GenerateSecret": True,
                 "AllowedOAuthFlowsUserPoolClient": True,
                 "AllowedOAuthFlows": ["client_credentials"],
@@ -39,7 +40,7 @@ def auth_resources(stage: str, protected: bool) -> dict[str, Any]:
             "DeletionPolicy": policy,
             "UpdateReplacePolicy": policy,
             "Properties": {
-                "UserPoolName": f"customer-api-{stage}",
+                "UserPoolName": resource_name(stage),
                 "DeletionProtection": "ACTIVE" if protected else "INACTIVE",
             },
         },
@@ -47,7 +48,7 @@ def auth_resources(stage: str, protected: bool) -> dict[str, Any]:
             "Type": "AWS::Cognito::UserPoolDomain",
             "Properties": {
                 "UserPoolId": {"Ref": POOL},
-                "Domain": {"Fn::Sub": f"customer-api-{stage}-${{AWS::AccountId}}"},
+                "Domain": {"Fn::Sub": f"{resource_name(stage)}-${{AWS::AccountId}}"},
             },
         },
         "UserPoolResourceServer": {
@@ -76,12 +77,12 @@ def auth_outputs(stage: str) -> dict[str, Any]:
             **output(
                 "Set COGNITO_USER_POOL_ARN of this stage to this (chalice deploy path)", {"Fn::GetAtt": [POOL, "Arn"]}
             ),
-            "Export": {"Name": f"customer-api-{stage}-UserPoolArn"},
+            "Export": {"Name": resource_name(stage, "UserPoolArn")},
         },
         "TokenUrl": output(
             "POST client_id/secret here (grant_type=client_credentials) for an access token",
             {
-                "Fn::Sub": f"https://customer-api-{stage}-${{AWS::AccountId}}.auth.${{AWS::Region}}.amazoncognito.com/oauth2/token"
+                "Fn::Sub": f"https://{resource_name(stage)}-${{AWS::AccountId}}.auth.${{AWS::Region}}.amazoncognito.com/oauth2/token"
             },
         ),
         "ReaderClientId": output("Client with customers/read", {"Ref": "ReaderClient"}),

@@ -13,21 +13,23 @@ import os
 import sys
 
 from chalicelib.config import DEFAULT_LOCAL_ENDPOINT, get_settings
-from chalicelib.repository import backfill_index_keys, dynamodb_client
+from chalicelib.stages import STAGES
+from chalicelib.storage.provisioning import backfill_index_keys
+from chalicelib.wiring import dynamodb_client
 from scripts.dynamodb_local import local_aws_environment
 from scripts.stages import stage_environment
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=("local", "dev", "prod"))
+    parser.add_argument("stage", choices=STAGES)
     stage = parser.parse_args().stage
     environment = {**stage_environment(stage), "PAGINATION_SECRET": "not-used-by-the-backfill-0123456789"}
     if stage == "local":
         environment.update(local_aws_environment(os.environ.get("DYNAMODB_ENDPOINT_URL", DEFAULT_LOCAL_ENDPOINT)))
     os.environ.update(environment)
     settings = get_settings()
-    count = backfill_index_keys(dynamodb_client(settings), settings.customers_table)
+    count = backfill_index_keys(dynamodb_client(), settings.customers_table)
     print(f"Gave {count} customers their index keys in {settings.customers_table}.")
     return 0
 

@@ -15,14 +15,14 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from chalicelib.stages import DEPLOYED_STAGES, is_protected, resource_name
 from scripts.stages import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTECTED_STAGES = frozenset({"prod"})
 
 
 def stack_name(stage: str) -> str:
-    return f"customer-api-{stage}-data"
+    return resource_name(stage, "data")
 
 
 def deploy(stage: str) -> None:
@@ -39,9 +39,7 @@ def deploy(stage: str) -> None:
             client.update_stack(StackName=name, TemplateBody=template)
             client.get_waiter("stack_update_complete").wait(StackName=name)
         else:
-            client.create_stack(
-                StackName=name, TemplateBody=template, EnableTerminationProtection=stage in PROTECTED_STAGES
-            )
+            client.create_stack(StackName=name, TemplateBody=template, EnableTerminationProtection=is_protected(stage))
             client.get_waiter("stack_create_complete").wait(StackName=name)
     except ClientError as error:
         if "No updates are to be performed" not in str(error):
@@ -63,7 +61,7 @@ def _check_user_pool(stage: str, outputs: list[Any]) -> None:
 
 
 def delete(stage: str) -> None:
-    if stage in PROTECTED_STAGES:
+    if is_protected(stage):
         raise SystemExit(f"error: refusing to delete the {stage} data stack: it holds customer data.")
     client = boto3.client("cloudformation")
     client.delete_stack(StackName=stack_name(stage))
@@ -74,7 +72,7 @@ def delete(stage: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=("deploy", "delete"))
-    parser.add_argument("stage", choices=("dev", "prod"))
+    parser.add_argument("stage", choices=DEPLOYED_STAGES)
     args = parser.parse_args()
     (deploy if args.action == "deploy" else delete)(args.stage)
     return 0

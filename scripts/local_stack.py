@@ -21,13 +21,13 @@ STAGE = "local"
 
 
 def create_tables(environment: dict[str, str]) -> list[str]:
-    """Create the stage's missing tables from chalicelib/tables.py with the given environment."""
+    """Create the stage's missing tables from chalicelib/storage/tables.py with the given environment."""
     os.environ.update(environment)
-    from chalicelib.config import get_settings
-    from chalicelib.repository import create_missing_tables
+    from chalicelib import wiring
+    from chalicelib.storage.provisioning import create_missing_tables
 
-    get_settings.cache_clear()
-    return create_missing_tables(get_settings())
+    wiring.reset()
+    return create_missing_tables(wiring.dynamodb_client(), wiring.components().settings)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:

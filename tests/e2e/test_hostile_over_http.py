@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from tests.e2e.stack import LiveStack
-from tests.hostile import CORPUS, tamper
+from tests.support.hostile import CORPUS, tamper
 from tests.unit.test_hostile_corpus import check, fill
 
 

@@ -32,7 +32,8 @@ def test_schemathesis_finds_no_failures(live_stack: LiveStack, tmp_path: Path) -
         "--report-dir",
         str(tmp_path),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    # Its example database goes under tmp_path, not into the working tree.
+    completed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     generated = re.search(r"(\d+) generated, (\d+) passed", output)

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from chalicelib.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
+from chalicelib.customers.model import Filter
+from chalicelib.storage.provisioning import create_missing_tables
+from chalicelib.storage.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
 from scripts.dynamodb_local import DynamoDBLocal, free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
@@ -31,7 +33,7 @@ def test_existing_table_without_indexes_gains_them(
     monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", dynamodb_local.endpoint)
     forget_cached_wiring()
     settings = get_settings()
-    client = repository.dynamodb_client(settings)
+    client = wiring.dynamodb_client()
     old_shape = {
         key: value
         for key, value in CUSTOMERS.create_table_request(settings.customers_table).items()
@@ -53,7 +55,7 @@ def test_existing_table_without_indexes_gains_them(
     client.put_item(TableName=settings.customers_table, Item={k: TypeSerializer().serialize(v) for k, v in old.items()})
     try:
         # When the stack starts
-        repository.create_missing_tables(settings)
+        create_missing_tables(client, settings)
         # Then the table has every index, and the old customer is found by each filter
         indexes = client.describe_table(TableName=settings.customers_table)["Table"]["GlobalSecondaryIndexes"]
         assert {index["IndexName"] for index in indexes} == {index.name for index in CUSTOMERS.indexes}
@@ -63,7 +65,8 @@ def test_existing_table_without_indexes_gains_them(
             (BY_STATE, "OR"),
             (BY_EMAIL, "old@example.com"),
         ):
-            customers, _ = repository.CustomerRepository.from_settings(settings).query_page(index, value, 10, None)
-            assert [c["customer_id"] for c in customers] == [old["customer_id"]], index.name
+            assert index.field is not None
+            page = wiring.components().repository.page(10, None, Filter(index.field, value))
+            assert [c["customer_id"] for c in page.customers] == [old["customer_id"]], index.name
     finally:
         forget_cached_wiring()

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from chalicelib import wiring
+from chalicelib.config import Settings, get_settings
+from chalicelib.storage.tables import ALL_TABLES
 from scripts.package import package
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STAGES = ("dev", "prod")
 MAX_ZIP_BYTES = 2_000_000
+
+
+def settings_of(variables: dict[str, str]) -> Settings:
+    """What the packaged function reads from exactly the environment the template gives it."""
+    with mock.patch.dict(os.environ, {**variables, "PAGINATION_SECRET": "p" * 32}, clear=True):
+        wiring.reset()
+        try:
+            return get_settings()
+        finally:
+            wiring.reset()
 
 
 @pytest.fixture(scope="module", params=STAGES)
@@ -61,7 +76,7 @@ def test_function_is_traced_sized_and_configured_for_its_stage(packaged: tuple[s
     assert function["MemorySize"] >= 512
     variables = function["Environment"]["Variables"]
     assert variables["STAGE"] == stage
-    assert variables["CUSTOMERS_TABLE"] == f"customers-{stage}"
+    assert settings_of(variables).customers_table == f"customers-{stage}"
     assert variables["PAGINATION_SECRET_NAME"] == f"customer-api/{stage}/pagination-secret"
     assert "PAGINATION_SECRET" not in variables  # never a secret in plain configuration
 
@@ -81,7 +96,8 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
         resources[name]["Properties"]["TableName"]
         for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
     }
-    assert names == {variables["CUSTOMERS_TABLE"], variables["CUSTOMER_EMAILS_TABLE"], variables["IDEMPOTENCY_TABLE"]}
+    settings = settings_of(variables)
+    assert names == {settings.table(spec) for spec in ALL_TABLES}
     if stage == "prod":
         assert all(
             resources[name]["DeletionPolicy"] == "Retain"
@@ -98,7 +114,7 @@ def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) ->
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
     assert not any(name.startswith(("boto3/", "botocore/")) for name in names)
-    assert "chalicelib/static/swagger-ui/swagger-ui-bundle.js" in names
+    assert "chalicelib/api/static/swagger-ui/swagger-ui-bundle.js" in names
 
 
 def test_cors_allows_only_the_stage_origin(packaged: tuple[str, Path]) -> None:

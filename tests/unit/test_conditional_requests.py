@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from tests.support import JSON, Api, body
-from tests.unit.test_customers_api import all_customers, assert_error, create, new_customer
+from tests.support import JSON, Api, all_customers, assert_error, body, create, new_customer
 
 
 def customer_path(customer: dict[str, Any]) -> str:
@@ -179,7 +178,7 @@ class TestIdempotentCreates:
     def test_expired_record_not_yet_removed_by_ttl_counts_as_absent(self, api: Api) -> None:
         # Given a record DynamoDB's TTL has not deleted yet although it expired (deletion is lazy)
         settings = get_settings()
-        repository.dynamodb_client(settings).put_item(
+        wiring.dynamodb_client().put_item(
             TableName=settings.idempotency_table,
             Item={
                 "idempotency_key": {"S": "POST /customers yesterday"},

@@ -5,9 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.hostile import tamper
-from tests.support import Api, body, forget_cached_wiring
-from tests.unit.test_customers_api import assert_error, create
+from tests.support import Api, assert_error, body, create, forget_cached_wiring
+from tests.support.hostile import tamper
 
 SECRET_NAME = "customer-api/dev/pagination-secret"
 

@@ -13,57 +13,15 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from chalicelib.cursors import encode_cursor
-from chalicelib.seed_data import SAMPLE_CUSTOMERS
-from tests.hostile import tamper
-from tests.support import TEST_SECRET, Api, body, captured_json_logs
+from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.customers.tokens import encode_token
+from tests.support import TEST_SECRET, Api, all_customers, assert_error, body, captured_json_logs, create, new_customer
+from tests.support.hostile import tamper
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 READ_ONLY = ("customer_id", "created_at", "updated_at", "version")
-
-
-def new_customer(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "first_name": "John",
-        "last_name": "Doe",
-        "email_address": f"john.{uuid.uuid4().hex[:8]}@example.com",
-    }
-    fields.update(overrides)
-    return fields
-
-
-def create(api: Api, **overrides: Any) -> dict[str, Any]:
-    response = api.post("/customers", new_customer(**overrides))
-    assert response.status_code == 201, response.body
-    result: dict[str, Any] = body(response)
-    return result
-
-
-def assert_error(response: Any, status: int, code: str, *fields: str) -> dict[str, Any]:
-    """The error envelope, with the expected status, code and named fields."""
-    assert response.status_code == status, response.body
-    error = body(response)["error"]
-    assert set(error) >= {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    for name in fields:
-        assert name in error["details"], error
-    result: dict[str, Any] = error
-    return result
-
-
-def all_customers(api: Api, limit: int = 100) -> list[dict[str, Any]]:
-    customers: list[dict[str, Any]] = []
-    path = f"/customers?limit={limit}"
-    while True:
-        page = body(api.get(path))
-        customers.extend(page["customers"])
-        if page["next_token"] is None:
-            return customers
-        path = f"/customers?limit={limit}&next_token={page['next_token']}"
 
 
 class TestCreateCustomer:
@@ -312,7 +270,7 @@ class TestListCustomers:
         for _ in range(12):
             create(api)
         calls: list[tuple[str, Any]] = []
-        client = repository.dynamodb_client(get_settings())
+        client = wiring.dynamodb_client()
 
         def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
             calls.append((model.name, params.get("body")))
@@ -349,12 +307,12 @@ class TestListCustomers:
 
     def test_list_customers_foreign_token_is_400(self, api: Api) -> None:
         key = {"customer_id": str(uuid.uuid4())}
-        other_secret = encode_cursor(key, secret=b"another-deployment-secret-xxxxxxxx", scope="customers:list")
-        other_scope = encode_cursor(key, secret=TEST_SECRET.encode(), scope="orders:list")
+        other_secret = encode_token(key, secret=b"another-deployment-secret-xxxxxxxx", scope="customers:list")
+        other_scope = encode_token(key, secret=TEST_SECRET.encode(), scope="orders:list")
         scope = f"customers:list:{get_settings().customers_table}"
-        other_table = encode_cursor(key, secret=TEST_SECRET.encode(), scope="customers:list:customers-prod")
-        other_shape = encode_cursor({"email_key": "a@b.c"}, secret=TEST_SECRET.encode(), scope=scope)
-        empty_id = encode_cursor({"customer_id": ""}, secret=TEST_SECRET.encode(), scope=scope)
+        other_table = encode_token(key, secret=TEST_SECRET.encode(), scope="customers:list:customers-prod")
+        other_shape = encode_token({"email_key": "a@b.c"}, secret=TEST_SECRET.encode(), scope=scope)
+        empty_id = encode_token({"customer_id": ""}, secret=TEST_SECRET.encode(), scope=scope)
         for token in (other_secret, other_scope, other_table, other_shape, empty_id):
             assert_error(api.get(f"/customers?next_token={token}"), 400, "validation_error", "next_token")
 
@@ -489,7 +447,7 @@ class TestRequestErrors:
 
     def test_store_failure_is_500_envelope_with_request_id_and_no_internals(self, api: Api) -> None:
         # Given a store that fails in a way no rule expects (its table is gone)
-        repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
+        wiring.dynamodb_client().delete_table(TableName=get_settings().customers_table)
         # When a customer is read
         with captured_json_logs() as logs:
             response = api.get(f"/customers/{uuid.uuid4()}")

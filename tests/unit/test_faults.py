@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from chalicelib.seed_data import SAMPLE_CUSTOMERS
-from tests.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector
-from tests.store import assert_no_half_written_state, scan
-from tests.support import JSON, Api, body, forget_cached_wiring
-from tests.unit.test_customers_api import assert_error, create, new_customer
+from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
+from tests.support import JSON, Api, assert_error, body, create, forget_cached_wiring, new_customer
+from tests.support.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector
+from tests.support.store import assert_no_half_written_state, scan
 
 REPLAYED = new_customer(email_address="replayed@example.com")
 Setup = Callable[[Api], str]  # prepares what the write acts on (not faulted)
@@ -79,7 +78,7 @@ class TestFaults:
         """One attempt per call, so a fault on a call is a fault that outlasted the retries."""
         monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
         forget_cached_wiring()
-        with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        with FaultInjector(wiring.dynamodb_client()) as injector:
             yield injector
 
     @pytest.mark.parametrize(("write", "fault"), CASES, ids=[f"{w}-{f.name}" for w, f in CASES])
@@ -123,7 +122,7 @@ class TestFaults:
 
     def test_transient_throttle_is_retried_and_succeeds(self, api: Api) -> None:
         # Given botocore's default of three attempts and one throttled attempt
-        with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        with FaultInjector(wiring.dynamodb_client()) as injector:
             injector.arm(FAULTS[0], from_call=1, times=1)
             response = api.post("/customers", new_customer())
         # Then the retry succeeds and the client never sees the fault
@@ -134,7 +133,7 @@ class TestFaults:
         fields = new_customer()
         headers = {**JSON, "Idempotency-Key": "lost-response"}
         lost = next(f for f in FAULTS if f.name == "response_lost_after_commit")
-        with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        with FaultInjector(wiring.dynamodb_client()) as injector:
             injector.arm(lost, from_call=1)
             first = api.post("/customers", fields, headers=headers)
         assert_error(first, 503, "service_unavailable")
@@ -154,7 +153,7 @@ class TestLostResponses:
         setup, act = WRITES[write]
         target = setup(api)
         before = _versions()
-        with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+        with FaultInjector(wiring.dynamodb_client()) as injector:
             # Every step in turn: the first attempt of that call is applied and its answer lost.
             injector.arm(LOST_AND_RETRIED, from_call=1, times=1)
             response = act(api, target)

@@ -6,10 +6,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
-from chalicelib.config import get_settings
-from tests.support import Api, body
-from tests.unit.test_customers_api import assert_error, create
+from chalicelib import wiring
+from tests.support import Api, assert_error, body, create
 
 
 def walk(api: Api, query: str, limit: int = 4) -> list[dict[str, Any]]:
@@ -80,7 +78,7 @@ class TestFilteredListing:
         def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
             calls.append((model.name, params.get("IndexName")))
 
-        events = repository.dynamodb_client(get_settings()).meta.events
+        events = wiring.dynamodb_client().meta.events
         events.register("provide-client-params.dynamodb", record)
         try:
             walk(api, "customer_status=inactive")

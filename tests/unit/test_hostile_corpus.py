@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.hostile import CORPUS, Hostile, tamper
-from tests.store import snapshot
-from tests.support import Api, body
-from tests.unit.test_customers_api import create
+from tests.support import Api, body, create
+from tests.support.hostile import CORPUS, Hostile, tamper
+from tests.support.store import snapshot
 
 MINIMUM_KINDS = 40
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from chalicelib.tables import ALL_TABLES
-from scripts.stages import stage_environment
-from tests.support import JSON, Api
-from tests.unit.test_customers_api import create, new_customer
+from chalicelib.stages import table_name
+from chalicelib.storage.tables import ALL_TABLES
+from tests.support import JSON, Api, create, new_customer
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYED_STAGES = ("dev", "prod")
@@ -46,7 +45,7 @@ def exercise_every_data_path(api: Api) -> None:
 def used_actions(api: Api) -> dict[str, set[str]]:
     """(table logical id) -> IAM actions, recorded from the calls the app sends while serving requests."""
     settings = get_settings()
-    logical = {spec.name(settings): spec.logical_id for spec in ALL_TABLES}
+    logical = {settings.table(spec): spec.logical_id for spec in ALL_TABLES}
     used: dict[str, set[str]] = defaultdict(set)
 
     def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
@@ -57,7 +56,7 @@ def used_actions(api: Api) -> dict[str, set[str]]:
         else:
             used[logical[params["TableName"]]].add(f"dynamodb:{model.name}")
 
-    events = repository.dynamodb_client(settings).meta.events
+    events = wiring.dynamodb_client().meta.events
     events.register("provide-client-params.dynamodb", record)
     try:
         exercise_every_data_path(api)
@@ -68,8 +67,7 @@ def used_actions(api: Api) -> dict[str, set[str]]:
 
 def granted_actions(stage: str) -> tuple[dict[str, set[str]], list[dict[str, Any]]]:
     policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    names = {value: key for key, value in stage_environment(stage).items()}
-    setting_of = {spec.name_variable: spec.logical_id for spec in ALL_TABLES}
+    logical_id_of = {table_name(spec.base_name, stage): spec.logical_id for spec in ALL_TABLES}
     granted: dict[str, set[str]] = defaultdict(set)
     others = []
     for statement in policy["Statement"]:
@@ -79,7 +77,7 @@ def granted_actions(stage: str) -> tuple[dict[str, set[str]], list[dict[str, Any
             continue
         for resource in statement["Resource"]:
             table = resource.split(":table/")[1].split("/index/")[0]
-            granted[setting_of[names[table]]].update(actions)
+            granted[logical_id_of[table]].update(actions)
     return dict(granted), others
 
 

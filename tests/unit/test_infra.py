@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from chalicelib.config import get_settings
-from chalicelib.tables import ALL_TABLES, TableSpec
+from chalicelib.stages import DEPLOYED_STAGES, table_name
+from chalicelib.storage.tables import ALL_TABLES, TableSpec
 from scripts import generate_infra
 from scripts.dynamodb_local import ROOT
 from scripts.stages import stage_environment
 
-STAGES = generate_infra.DEFAULT_STAGES
+STAGES = DEPLOYED_STAGES
 
 
 def checked_in(stage: str) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def test_every_table_appears_with_its_name_keys_and_ttl(stage: str, spec: TableS
     resources = tables(stage)
     assert spec.logical_id in resources, f"{spec.logical_id} is not in infra/tables-{stage}.json"
     properties = resources[spec.logical_id]["Properties"]
-    assert properties["TableName"] == stage_environment(stage)[spec.name_variable]
+    assert properties["TableName"] == table_name(spec.base_name, stage)
     assert properties["KeySchema"] == [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
     assert properties["AttributeDefinitions"] == spec.attribute_definitions()
     assert properties.get("GlobalSecondaryIndexes", []) == [index.definition() for index in spec.indexes]

@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
-from tests.faults import FAULTS, FaultInjector
 from tests.support import JSON, Api, body, captured_json_logs
+from tests.support.faults import FAULTS, FaultInjector
 
 PII = {
     "first_name": "Zebulon",
@@ -83,7 +83,7 @@ def exercise_every_route(api: Api) -> int:
     call("PUT", f"/customers/{cid}", {"last_name": PII["last_name"] * 50})
     call("PUT", f"/customers/{cid}", {"phone_number": "call " + PII["phone_number"]})
     call("POST", "/seed")
-    with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+    with FaultInjector(wiring.dynamodb_client()) as injector:
         injector.arm(FAULTS[0], from_call=1)
         call("PUT", f"/customers/{cid}", {"city": PII["city"]})  # 503 after retries
     call("DELETE", f"/customers/{cid}", headers={"If-Match": '"99"'})
@@ -92,6 +92,6 @@ def exercise_every_route(api: Api) -> int:
     call("POST", "/customers", {**PII, PII["email_address"]: 1, PII["first_name"]: "x"})  # personal data as keys
     call("GET", f"/customers?{PII['phone_number']}=1&{PII['last_name']}=2")  # ... and as parameter names
     call("DELETE", f"/customers/{cid}?{PII['city']}=1")
-    repository.dynamodb_client(get_settings()).delete_table(TableName=get_settings().customers_table)
+    wiring.dynamodb_client().delete_table(TableName=get_settings().customers_table)
     call("PUT", f"/customers/{cid}", {"email_address": PII["email_address"]})  # 500
     return sent

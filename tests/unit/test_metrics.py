@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import repository
-from chalicelib.config import get_settings
-from tests.faults import FAULTS, FaultInjector
-from tests.support import JSON, Api
-from tests.unit.test_customers_api import create, new_customer
+from chalicelib import wiring
+from tests.support import JSON, Api, create, new_customer
+from tests.support.faults import FAULTS, FaultInjector
 
 
 def emitted(output: str) -> Counter[str]:
@@ -53,7 +51,7 @@ def test_requests_emit_business_metrics(api: Api, capsys: pytest.CaptureFixture[
 def test_dynamodb_throttling_that_outlasts_retries_is_counted(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
     customer = create(api)
     capsys.readouterr()
-    with FaultInjector(repository.dynamodb_client(get_settings())) as injector:
+    with FaultInjector(wiring.dynamodb_client()) as injector:
         injector.arm(next(f for f in FAULTS if f.name == "throttling"), from_call=1)
         assert api.put(f"/customers/{customer['customer_id']}", {"city": "Oslo"}).status_code == 503
     totals = emitted(capsys.readouterr().out)

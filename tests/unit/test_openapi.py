@@ -11,9 +11,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from app import app
-from chalicelib.docs import ASSET_TYPES, SWAGGER_UI
-from tests.support import Api, body
-from tests.unit.test_customers_api import assert_error
+from chalicelib.api.docs import ASSET_TYPES, SWAGGER_UI
+from tests.support import Api, assert_error, body
 
 ROOT = Path(__file__).resolve().parents[2]
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/{asset_name}"}

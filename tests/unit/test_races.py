@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.interleave import ConcurrentWriter
-from tests.support import JSON, Api, body
-from tests.unit.test_customers_api import assert_error, create
+from tests.support import JSON, Api, assert_error, body, create
+from tests.support.interleave import ConcurrentWriter
 
 
 def path(customer: dict[str, Any]) -> str:

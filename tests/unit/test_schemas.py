@@ -18,15 +18,17 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.schemas import (
+from chalicelib.api.errors import shape_of
+from chalicelib.api.parameters import parse_customer_id
+from chalicelib.api.representation import dump_customer
+from chalicelib.api.schemas import (
     CustomerSchema,
-    dump_customer,
     load_customer_changes,
     load_list_query,
     load_new_customer,
-    parse_customer_id,
 )
+from chalicelib.customers.errors import ValidationFailed
+from chalicelib.customers.model import RESPONSE_FIELDS
 
 VALID_CUSTOMER: dict[str, Any] = {
     "first_name": "Ada",
@@ -52,7 +54,7 @@ def rejected(load: Any, body: Any) -> dict[str, Any]:
     """Load ``body``, expect a ValidationFailed and return its details."""
     with pytest.raises(ValidationFailed) as caught:
         load(body)
-    assert caught.value.status_code == 400
+    assert shape_of(caught.value).status == 400
     assert caught.value.details, "a rejection must say what is wrong"
     return caught.value.details
 
@@ -127,7 +129,7 @@ def outcome(load: Any, body: Any) -> tuple[Any, ValidationFailed | None]:
 def assert_loaded_or_rejected(load: Any, body: Any) -> None:
     result, error = outcome(load, body)
     if error is not None:
-        assert error.status_code == 400
+        assert shape_of(error).status == 400
         assert error.details
         if isinstance(body, dict):
             # Every key the client may not send (read-only or unknown) is named.
@@ -561,6 +563,28 @@ def test_dump_customer_returns_server_fields_and_timestamps_unchanged() -> None:
     assert isinstance(dumped["version"], int)
     assert dumped["lifetime_value"] == 19.99
     assert json.loads(json.dumps(dumped))["preferred_communication_channels"] == ["text"]
+
+
+def test_response_keys_are_the_schemas_fields_in_its_order() -> None:
+    assert tuple(CustomerSchema().fields) == RESPONSE_FIELDS
+
+
+@PROPERTY_SETTINGS
+@given(valid_fields, money, st.integers(min_value=1, max_value=10**12))
+def test_dump_customer_is_what_the_schema_dumps(fields: dict[str, Any], amount: Decimal, version: int) -> None:
+    # Given any stored customer (loaded fields plus what the server owns)
+    stored = {
+        **load_new_customer({**VALID_CUSTOMER, **fields}),
+        "lifetime_value": amount,
+        "customer_id": UUID,
+        "created_at": "2024-01-01T00:00:00.000001Z",
+        "updated_at": "2024-01-02T00:00:00Z",
+        "version": Decimal(version),  # numbers come back from DynamoDB as Decimal
+    }
+    # Then the lean dump answers exactly what marshmallow's would, keys in the same order
+    expected = CustomerSchema().dump(stored)
+    assert dump_customer(stored) == expected
+    assert list(dump_customer(stored)) == list(expected)
 
 
 # --- 5. load_list_query ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Opaque, tamper-proof pagination cursors.
+"""Opaque, tamper-proof pagination tokens over storage positions.
 
-A ``next_token`` carries DynamoDB's ``ExclusiveStartKey``. Handing clients the raw
-key would let them edit it into a key DynamoDB rejects (a 500) or one that skips
-records (a wrong page), so the token is the key plus an HMAC over it and the
-listing it belongs to; anything that does not verify is refused as a 400.
+A ``next_token`` carries the position where storage continues a listing. Handing
+clients the raw position would let them edit it into one the store rejects (a 500)
+or one that skips records (a wrong page), so the token is the position plus an
+HMAC over it and the listing it belongs to; anything that does not verify is
+refused as a 400. What is inside a position is storage's business, not ours.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hmac
 import json
 from typing import Any
 
-from chalicelib.errors import ValidationFailed
+from chalicelib.customers.errors import ValidationFailed
 
 _VERSION = 1
 _SIGNATURE_BYTES = 16
@@ -34,8 +35,8 @@ def _signature(secret: bytes, scope: str, payload: bytes) -> bytes:
     return hmac.new(secret, message, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
-def encode_cursor(key: dict[str, Any], *, secret: bytes, scope: str) -> str:
-    payload = json.dumps({"v": _VERSION, "k": key}, separators=(",", ":"), sort_keys=True).encode()
+def encode_token(position: dict[str, Any], *, secret: bytes, scope: str) -> str:
+    payload = json.dumps({"v": _VERSION, "k": position}, separators=(",", ":"), sort_keys=True).encode()
     return f"{_b64encode(payload)}.{_b64encode(_signature(secret, scope, payload))}"
 
 
@@ -46,8 +47,8 @@ def _invalid() -> ValidationFailed:
     )
 
 
-def decode_cursor(token: str, *, secret: bytes, scope: str) -> dict[str, Any]:
-    """Return the start key in ``token`` or raise a 400 if it was not issued for ``scope``."""
+def decode_token(token: str, *, secret: bytes, scope: str) -> dict[str, Any]:
+    """The position in ``token``; ValidationFailed if it was not issued for ``scope``."""
     try:
         payload_text, signature_text = token.split(".")
         payload = _b64decode(payload_text)

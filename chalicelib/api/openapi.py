@@ -17,9 +17,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from chalicelib.fields import BirthDate, EmailAddress, Money, UtcDateTime
-from chalicelib.schemas import CustomerSchema, ListCustomersQuery, dump_customer
-from chalicelib.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.api.fields import BirthDate, EmailAddress, Money, UtcDateTime
+from chalicelib.api.representation import dump_customer
+from chalicelib.api.schemas import CustomerSchema, ListCustomersQuery
+from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 
 TITLE = "Customer Management API"
 VERSION = "1.0.0"

@@ -1,4 +1,4 @@
-"""HTTP plumbing the routes share: reading bodies, shaping responses and errors.
+"""Reading requests: bodies, query parameters and the paths clients addressed.
 
 Chalice's ``json_body`` accepts ``NaN``, turns deep nesting into a 500 and returns
 ``None`` for a content type it does not recognise, so bodies are read here from
@@ -8,25 +8,14 @@ Chalice's ``json_body`` accepts ``NaN``, turns deep nesting into a 500 and retur
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from chalice.app import Request, Response
+from chalice.app import Request
 
-from chalicelib.errors import DomainError, MalformedBody, PayloadTooLarge, UnsupportedMediaType, error_body
+from chalicelib.api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
 
 JSON_MEDIA_TYPE = "application/json"
-# Chalice's own error bodies are {"Code": ..., "Message": ...}; these are the codes
-# it produces and the envelope codes they become.
-_CHALICE_CODES = {
-    "BadRequestError": "bad_request",
-    "BadRequest": "bad_request",
-    "UnsupportedMediaType": "unsupported_media_type",
-    "MethodNotAllowedError": "method_not_allowed",
-    "NotFoundError": "not_found",
-    "InternalServerError": "internal_error",
-}
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -100,27 +89,3 @@ def resource_url(request: Request, *segments: str) -> str:
     context = request.context or {}
     base = str(context.get("path") or request.path).rstrip("/")
     return "/".join([base, *segments])
-
-
-def error_response(error: DomainError) -> Response:
-    return Response(body=error.body(), status_code=error.status_code, headers=error.headers)
-
-
-def envelope_chalice_error(response: Response, request_id: str) -> Response:
-    """Give the errors Chalice answers by itself (415, 405, 500, ...) the API's envelope."""
-    body = response.body
-    if response.status_code < 400 or (isinstance(body, Mapping) and "error" in body):
-        return response
-    code = "error"
-    message = "The request failed."
-    if isinstance(body, Mapping):
-        code = _CHALICE_CODES.get(str(body.get("Code")), code)
-        message = str(body.get("Message") or message)
-    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-type"}
-    failure_id = None
-    if response.status_code >= 500:
-        # Never show internals: the log has the stack trace under this request id.
-        failure_id = request_id
-        code, message = "internal_error", "An internal error occurred."
-    body = error_body(code, message, request_id=failure_id)
-    return Response(body=body, status_code=response.status_code, headers=headers)

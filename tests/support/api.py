@@ -1,4 +1,4 @@
-"""Shared test plumbing: the test environment and a JSON-speaking wrapper around Chalice's client."""
+"""The test environment and a JSON-speaking wrapper around Chalice's test client."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from chalice.test import Client, HTTPResponse
 
 from app import app
-from chalicelib import repository
-from chalicelib.config import get_settings
+from chalicelib import wiring
 from chalicelib.observability import SERVICE, logger
-from chalicelib.service import get_customer_service
+from chalicelib.storage.provisioning import create_missing_tables
+from chalicelib.storage.tables import ALL_TABLES
 
 JSON = {"Content-Type": "application/json"}
 TEST_SECRET = "test-pagination-secret-0123456789abcdef"
@@ -29,9 +29,7 @@ def stage_environment_for(suffix: str) -> dict[str, str]:
     return {
         "STAGE": "test",
         "PAGINATION_SECRET": TEST_SECRET,
-        "CUSTOMERS_TABLE": f"customers-{suffix}",
-        "CUSTOMER_EMAILS_TABLE": f"customer-emails-{suffix}",
-        "IDEMPOTENCY_TABLE": f"customer-idempotency-{suffix}",
+        **{spec.name_variable: f"{spec.base_name}-{suffix}" for spec in ALL_TABLES},
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -41,9 +39,7 @@ def stage_environment_for(suffix: str) -> dict[str, str]:
 
 def forget_cached_wiring() -> None:
     """Settings, clients and the service are cached per process; tests change the environment."""
-    get_settings.cache_clear()
-    get_customer_service.cache_clear()
-    repository._client.cache_clear()
+    wiring.reset()
 
 
 def _default(value: Any) -> Any:
@@ -98,7 +94,7 @@ def api_on(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iter
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     forget_cached_wiring()
-    repository.create_missing_tables(get_settings())
+    create_missing_tables(wiring.dynamodb_client(), wiring.components().settings)
     try:
         with Client(app, stage_name="test") as client:
             yield Api(client)

@@ -19,6 +19,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from chalicelib.api.representation import money_json
+from chalicelib.customers.model import format_utc
+
 # Control characters, lone surrogates, private-use and unassigned code points, and
 # line/paragraph separators: never valid in a single-line value.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -98,12 +101,6 @@ class BirthDate(fields.Field[str]):
         return value
 
 
-def format_utc(moment: datetime) -> str:
-    """The one timestamp format the API stores and returns: UTC with ``Z``."""
-    # isoformat, not strftime: glibc's %Y does not zero-pad years before 1000.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
 class UtcDateTime(fields.Field[str]):
     """An ISO 8601 date and time; naive values are read as UTC; stored and returned in UTC."""
 
@@ -161,10 +158,7 @@ class Money(fields.Field[Decimal]):
         return cents + 0
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> int | float | None:
-        if value is None:
-            return None
-        number = Decimal(value)
-        return int(number) if number == number.to_integral_value() else float(number)
+        return None if value is None else money_json(value)
 
 
 class QueryInteger(fields.Integer):

@@ -6,14 +6,14 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
 
 _deserializer = TypeDeserializer()
 
 
 def scan(table: str) -> list[dict[str, Any]]:
-    client = repository.dynamodb_client(get_settings())
+    client = wiring.dynamodb_client()
     items: list[dict[str, Any]] = []
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         items.extend({k: _deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"])

@@ -1,4 +1,4 @@
-"""Conditional requests (RFC 9110 section 13): ETags, If-Match and If-None-Match.
+"""Conditional requests (RFC 9110 section 13): ETags, and parsing If-Match and If-None-Match.
 
 A customer's ETag is its version, a strong validator: every write bumps the
 version, so two representations with the same tag are the same bytes.
@@ -7,9 +7,9 @@ version, so two representations with the same tag are the same bytes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from chalicelib.errors import ValidationFailed
+from chalicelib.customers.conditions import Preconditions, VersionCondition
+from chalicelib.customers.errors import ValidationFailed
 
 # One list member: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, with etagc = %x21 / %x23-7E /
 # obs-text. A comma is a valid etagc, so the list cannot simply be split on commas.
@@ -20,23 +20,6 @@ _CANONICAL_VERSION = re.compile(r"[1-9][0-9]{0,17}")
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-@dataclass(frozen=True)
-class VersionCondition:
-    """What an If-Match / If-None-Match header accepts: any version (``*``) or these versions."""
-
-    any_version: bool
-    versions: frozenset[int]
-
-    def matches(self, version: int) -> bool:
-        return self.any_version or version in self.versions
-
-    @property
-    def single_version(self) -> int | None:
-        if self.any_version or len(self.versions) != 1:
-            return None
-        return next(iter(self.versions))
 
 
 def _invalid(header: str) -> ValidationFailed:
@@ -74,31 +57,6 @@ def parse_condition(header: str, value: str | None, *, weak_comparison: bool) ->
         if not separator or not value[position:].strip(" \t,"):
             break
     return VersionCondition(any_version=False, versions=frozenset(versions))
-
-
-@dataclass(frozen=True)
-class Preconditions:
-    """A write's If-Match and If-None-Match, evaluated against the stored version (RFC 9110 13.2.2)."""
-
-    if_match: VersionCondition | None = None
-    if_none_match: VersionCondition | None = None
-
-    def allow(self, version: int) -> bool:
-        if self.if_match is not None and not self.if_match.matches(version):
-            return False
-        return self.if_none_match is None or not self.if_none_match.matches(version)
-
-    @property
-    def any_existing_version(self) -> bool:
-        """True when every existing version passes: the write needs no version condition."""
-        return self.if_none_match is None and (self.if_match is None or self.if_match.any_version)
-
-    @property
-    def single_version(self) -> int | None:
-        """The one version that passes, when the client named exactly one (no read needed)."""
-        if self.if_none_match is not None or self.if_match is None:
-            return None
-        return self.if_match.single_version
 
 
 def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:

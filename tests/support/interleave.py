@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import repository
+from chalicelib import wiring
 from chalicelib.config import get_settings
 
 
@@ -25,7 +25,7 @@ class ConcurrentWriter:
     _busy: bool = False
 
     def __enter__(self) -> ConcurrentWriter:
-        self._client = repository.dynamodb_client(get_settings())
+        self._client = wiring.dynamodb_client()
         self._client.meta.events.register(f"before-call.dynamodb.{self.before_operation}", self._write)
         return self
 

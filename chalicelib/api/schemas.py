@@ -2,7 +2,10 @@
 
 Schema instances are built once at import; marshmallow schemas are stateless
 between ``load`` calls, and building them per request costs more than the
-validation itself.
+validation itself. marshmallow is only imported by the routes that load a body
+or a query (it costs a cold start tens of milliseconds a GET by id does not need):
+responses go through :mod:`chalicelib.api.representation`, and path and header
+values through :mod:`chalicelib.api.parameters`.
 """
 
 from __future__ import annotations
@@ -14,16 +17,22 @@ from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
+from chalicelib.api.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
+from chalicelib.customers.errors import ValidationFailed
+from chalicelib.customers.model import (
+    FILTERABLE_FIELDS,
+    SERVER_FIELDS,
+    CustomerChanges,
+    Filter,
+    NewCustomer,
+)
 
 CHANNELS = ("email", "text", "phone")
 LOYALTY_FLAGS = ("y", "n")
 STATUSES = ("active", "inactive", "canceled")
 MAX_LIFETIME_VALUE = Decimal("999999999999.99")
-READ_ONLY_FIELDS = frozenset({"customer_id", "created_at", "updated_at", "version"})
+READ_ONLY_FIELDS = frozenset(SERVER_FIELDS)
 
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # Anchored at both ends (marshmallow's Regexp validator only matches a prefix), and written
 # without flags or Python-only escapes so the OpenAPI document can publish it as is.
 # "$" cannot match before a trailing newline here: CleanString refuses control characters first.
@@ -71,9 +80,6 @@ class CustomerSchema(Schema):
             raise ValidationError("Name at least one field to change.")
 
 
-FILTERS = ("customer_status", "is_loyalty_member", "state", "email_address")
-
-
 class ListCustomersQuery(Schema):
     """A page of all customers, or of those matching one filter (each is served by an index)."""
 
@@ -89,7 +95,7 @@ class ListCustomersQuery(Schema):
 
     @validates_schema
     def _one_filter(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        given = [name for name in FILTERS if name in data]
+        given = [name for name in FILTERABLE_FIELDS if name in data]
         if len(given) > 1:
             raise ValidationError(
                 {name: [f"Combine with no other filter (given: {', '.join(given)})."] for name in given}
@@ -116,16 +122,12 @@ def _load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]
     return result
 
 
-def load_new_customer(body: Any) -> dict[str, Any]:
-    return _load(CUSTOMER, body)
+def load_new_customer(body: Any) -> NewCustomer:
+    return cast(NewCustomer, _load(CUSTOMER, body))
 
 
-def load_customer_changes(body: Any) -> dict[str, Any]:
-    return _load(CUSTOMER, body, partial=True)
-
-
-def dump_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
-    return cast(dict[str, Any], CUSTOMER.dump(customer))
+def load_customer_changes(body: Any) -> CustomerChanges:
+    return cast(CustomerChanges, _load(CUSTOMER, body, partial=True))
 
 
 def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -144,33 +146,6 @@ def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
     return result
 
 
-def is_customer_id(value: object) -> bool:
-    return isinstance(value, str) and _UUID_RE.fullmatch(value) is not None
-
-
-def refuse_query_params(params: Mapping[str, list[str]]) -> None:
-    """Routes that take no query parameters say so instead of silently ignoring them."""
-    if params:
-        raise ValidationFailed("Invalid query parameters.", details={name: ["Unknown parameter."] for name in params})
-
-
-def parse_customer_id(raw: str) -> str:
-    """Path ids must be UUIDs; they are compared in lower case."""
-    if not is_customer_id(raw):
-        raise ValidationFailed("Invalid customer id.", details={"customer_id": ["Not a valid UUID."]})
-    return raw.lower()
-
-
-_IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
-
-
-def parse_idempotency_key(value: str | None) -> str | None:
-    """1 to 255 printable ASCII characters (a UUID is typical); absent means "not keyed"."""
-    if value is None:
-        return None
-    if not _IDEMPOTENCY_KEY_RE.fullmatch(value):
-        raise ValidationFailed(
-            "Invalid request headers.",
-            details={"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
-        )
-    return value
+def list_filter(query: Mapping[str, Any]) -> Filter | None:
+    """The one filter a loaded list query names, if any."""
+    return next((Filter(name, query[name]) for name in FILTERABLE_FIELDS if name in query), None)

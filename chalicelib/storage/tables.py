@@ -1,5 +1,8 @@
 """The table definitions: the one source for local setup, tests and deploy templates.
 
+A leaf module (it imports nothing of the project), so settings, provisioning,
+template generation and tests can all read it without pulling in a client.
+
 Customers and their email-uniqueness records live in two tables so that a page of
 customers is a page of customers: a Scan of the customers table never has to skip
 uniqueness records, and each table's IAM grant can be scoped on its own.
@@ -8,10 +11,7 @@ uniqueness records, and each table's IAM grant can be scoped on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from chalicelib.config import Settings
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class IndexSpec:
     name: str
     hash_key: str
     range_key: str | None = None
+    field: str | None = None  # the customer field whose value the hash key is made of
+    sharded: bool = False  # hash key is "<value>#<shard>", the shard taken from the customer id
 
     def definition(self) -> dict[str, Any]:
         keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
@@ -32,14 +34,12 @@ class IndexSpec:
 @dataclass(frozen=True)
 class TableSpec:
     logical_id: str
+    base_name: str  # the stage's table is "<base_name>-<stage>" (chalicelib/stages.py)
     hash_key: str
     name_setting: str  # the Settings attribute that holds this stage's table name
-    name_variable: str  # the environment variable (in .chalice/config.json) that names it
+    name_variable: str  # the environment variable that overrides it
     ttl_attribute: str | None = None  # epoch seconds after which DynamoDB deletes the item
     indexes: tuple[IndexSpec, ...] = ()
-
-    def name(self, settings: Settings) -> str:
-        return str(getattr(settings, self.name_setting))
 
     def attribute_definitions(self) -> list[dict[str, str]]:
         names = {self.hash_key}
@@ -65,14 +65,15 @@ class TableSpec:
 # FILTER_SHARDS partitions instead of making one hot partition, and a filtered page
 # queries the shards in turn. Email is unique: its index key is the lower-cased address.
 FILTER_SHARDS = 4
-BY_STATUS = IndexSpec("by_status", hash_key="status_key", range_key="customer_id")
-BY_LOYALTY = IndexSpec("by_loyalty", hash_key="loyalty_key", range_key="customer_id")
-BY_STATE = IndexSpec("by_state", hash_key="state_key", range_key="customer_id")
-BY_EMAIL = IndexSpec("by_email", hash_key="email_key")
+BY_STATUS = IndexSpec("by_status", "status_key", "customer_id", field="customer_status", sharded=True)
+BY_LOYALTY = IndexSpec("by_loyalty", "loyalty_key", "customer_id", field="is_loyalty_member", sharded=True)
+BY_STATE = IndexSpec("by_state", "state_key", "customer_id", field="state", sharded=True)
+BY_EMAIL = IndexSpec("by_email", "email_key", field="email_address")
 
 # One item per customer, keyed by its UUID.
 CUSTOMERS = TableSpec(
     "CustomersTable",
+    "customers",
     hash_key="customer_id",
     name_setting="customers_table",
     name_variable="CUSTOMERS_TABLE",
@@ -80,13 +81,18 @@ CUSTOMERS = TableSpec(
 )
 # One item per lower-cased email address, naming the customer that owns it.
 CUSTOMER_EMAILS = TableSpec(
-    "CustomerEmailsTable", hash_key="email_key", name_setting="emails_table", name_variable="CUSTOMER_EMAILS_TABLE"
+    "CustomerEmailsTable",
+    "customer-emails",
+    hash_key="email_key",
+    name_setting="emails_table",
+    name_variable="CUSTOMER_EMAILS_TABLE",
 )
 
 # One item per Idempotency-Key of a create, holding the customer it created; kept 24 hours.
 IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expires_at"
 IDEMPOTENCY_RECORDS = TableSpec(
     "IdempotencyTable",
+    "customer-idempotency",
     hash_key="idempotency_key",
     name_setting="idempotency_table",
     name_variable="IDEMPOTENCY_TABLE",

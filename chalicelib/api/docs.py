@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from chalicelib.errors import NotFound
+from chalicelib.customers.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
 SWAGGER_UI = STATIC / "swagger-ui"

@@ -1,0 +1,230 @@
+"""CustomerService: the business rules, named after the use cases.
+
+It takes validated values and returns plain ones, owns the rules that span
+several writes (defaults, versions, preconditions, idempotency, seeding), and
+leaves every storage detail behind the repository port. Business metrics are
+counted here, where the event happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import cast
+
+from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
+from chalicelib.customers.errors import (
+    CustomerAlreadyExists,
+    EmailAlreadyInUse,
+    Forbidden,
+    IdempotencyKeyReused,
+    IdempotencyKeyTaken,
+    PreconditionFailed,
+    RequestInProgress,
+    ValidationFailed,
+    WriteConflict,
+)
+from chalicelib.customers.model import (
+    CreateResult,
+    Customer,
+    CustomerChanges,
+    CustomerPage,
+    CustomerRead,
+    Filter,
+    NewCustomer,
+    SeedReport,
+    email_key,
+    format_utc,
+)
+from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Position
+from chalicelib.customers.retry import retry_on_conflict
+from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.customers.tokens import decode_token, encode_token
+
+DEFAULT_PAGE_SIZE = 25
+IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+_CREATE_SCOPE = "POST /customers"
+
+
+def _fingerprint(fields: NewCustomer) -> str:
+    """What makes two creates "the same request": their validated, normalised fields."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _no_metrics(name: str) -> None:
+    """The default for tests and scripts that build a service without the process's metrics."""
+
+
+def _foreign_token() -> ValidationFailed:
+    """Signed by us but not a position this listing issues: a token from another listing."""
+    return ValidationFailed(
+        "Invalid query parameters.", details={"next_token": ["Not a valid token for this listing."]}
+    )
+
+
+class CustomerService:
+    def __init__(
+        self,
+        repository: CustomerRepository,
+        *,
+        token_secret: bytes,
+        seed_enabled: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
+        count: Callable[[str], None] = _no_metrics,
+    ) -> None:
+        self._repository = repository
+        self._token_secret = token_secret
+        self._seed_enabled = seed_enabled
+        self._clock = clock
+        self._count = count
+        # Tied to the store, so a token from another stage or deployment never verifies here.
+        self._list_scope = f"customers:list:{repository.name}"
+
+    def _now(self) -> str:
+        return format_utc(self._clock())
+
+    def create_customer(self, fields: NewCustomer, *, idempotency_key: str | None = None) -> CreateResult:
+        """A new customer with a fresh UUID, version 1 and its email claimed.
+
+        With an Idempotency-Key the request is recorded in the same transaction as
+        the customer, so a retry either finds the record (and gets the original
+        customer back) or finds nothing at all: there is no window in which the
+        customer exists without its record or the reverse.
+        """
+        result = retry_on_conflict(lambda: self._create(fields, idempotency_key))
+        if not result.replayed:
+            self._count("CustomersCreated")
+        return result
+
+    def _create(self, fields: NewCustomer, idempotency_key: str | None) -> CreateResult:
+        customer = self._new(fields, str(uuid.uuid4()))
+        if idempotency_key is None:
+            try:
+                self._repository.create(customer)
+            except CustomerAlreadyExists:
+                # A fresh UUID4 cannot collide: our own transaction was applied by an attempt
+                # whose answer was lost, and the retry found it (DynamoDB's request token makes
+                # this rare; stores without it make it routine).
+                return CreateResult(self._repository.get(customer["customer_id"]), replayed=False)
+            return CreateResult(customer, replayed=False)
+        key = f"{_CREATE_SCOPE} {idempotency_key}"
+        fingerprint = _fingerprint(fields)
+        expires_at = int(self._clock().timestamp()) + IDEMPOTENCY_TTL_SECONDS
+        try:
+            self._repository.create(customer, IdempotencyRecord(key, fingerprint, customer, expires_at))
+        except IdempotencyKeyTaken:
+            original = self._repository.idempotency_record(key)
+            if original is None:  # expired between the two calls: let the client retry afresh
+                raise RequestInProgress() from None
+            if original.fingerprint != fingerprint:
+                raise IdempotencyKeyReused() from None
+            return CreateResult(original.customer, replayed=True)
+        return CreateResult(customer, replayed=False)
+
+    def _new(self, fields: NewCustomer, customer_id: str) -> Customer:
+        now = self._now()
+        return {
+            "customer_acquisition_date": now,
+            **fields,
+            "customer_id": customer_id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+
+    def get_customer(self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL) -> CustomerRead:
+        """The customer, or "not modified" when If-None-Match names its version; 412 when If-Match does not."""
+        customer = self._repository.get(customer_id)
+        if preconditions.if_match is not None and not preconditions.if_match.matches(customer["version"]):
+            raise PreconditionFailed()
+        unchanged = preconditions.if_none_match is not None and preconditions.if_none_match.matches(customer["version"])
+        return CustomerRead(customer, not_modified=unchanged)
+
+    def update_customer(
+        self, customer_id: str, changes: CustomerChanges, preconditions: Preconditions = UNCONDITIONAL
+    ) -> Customer:
+        """Apply a partial update; a changed email moves its uniqueness claim atomically.
+
+        Preconditions are enforced by the write's own condition on the version: a read
+        only tells which version to make the write conditional on, and a write whose
+        condition failed is re-read to tell 404, 412 and "changed meanwhile" apart.
+        """
+        updated = self._update(customer_id, changes, preconditions)
+        self._count("CustomersUpdated")
+        return updated
+
+    def _update(self, customer_id: str, changes: CustomerChanges, preconditions: Preconditions) -> Customer:
+        keeps_email = "email_address" not in changes
+        if keeps_email and preconditions.any_existing_version:
+            # No read needed: one UpdateItem that requires the customer to exist.
+            return self._repository.update(customer_id, changes, updated_at=self._now())
+        expected = preconditions.single_version
+        if keeps_email and expected is not None:
+            try:
+                return self._repository.update(customer_id, changes, updated_at=self._now(), expected_version=expected)
+            except WriteConflict:
+                raise PreconditionFailed() from None
+        return retry_on_conflict(
+            lambda: self._repository.apply_changes(
+                self._current(customer_id, preconditions), changes, updated_at=self._now()
+            )
+        )
+
+    def delete_customer(self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL) -> None:
+        """Delete the customer and free its email address in the same transaction."""
+        retry_on_conflict(lambda: self._repository.delete(self._current(customer_id, preconditions)))
+        self._count("CustomersDeleted")
+
+    def _current(self, customer_id: str, preconditions: Preconditions) -> Customer:
+        """The stored customer, provided its version passes the client's preconditions."""
+        current = self._repository.get(customer_id)
+        if not preconditions.allow(current["version"]):
+            raise PreconditionFailed()
+        return current
+
+    def list_customers(
+        self, limit: int | None = None, next_token: str | None = None, where: Filter | None = None
+    ) -> CustomerPage:
+        """A page of customers, all of them or one filter's, at a cost bounded by the page.
+
+        Tokens are signed for one listing: a token from another filter (or none) is refused.
+        """
+        scope = self._list_scope
+        if where is not None:
+            value = email_key(where.value) if where.field == "email_address" else where.value
+            scope += f":{where.field}={value}"
+        position: Position | None = None
+        if next_token is not None:
+            position = decode_token(next_token, secret=self._token_secret, scope=scope)
+            if not self._repository.is_position(position, where):
+                raise _foreign_token()
+        page = self._repository.page(limit or DEFAULT_PAGE_SIZE, position, where)
+        token = None
+        if page.next_position is not None:
+            token = encode_token(page.next_position, secret=self._token_secret, scope=scope)
+        return CustomerPage(page.customers, token)
+
+    def seed_customers(self) -> SeedReport:
+        """Insert the sample customers that are not there yet; never overwrite one."""
+        if not self._seed_enabled:
+            raise Forbidden("Seeding sample customers is disabled on this stage.")
+        report = SeedReport()
+        for sample in SAMPLE_CUSTOMERS:
+            customer_id = sample["customer_id"]
+            fields = cast(NewCustomer, {name: value for name, value in sample.items() if name != "customer_id"})
+            try:
+                retry_on_conflict(lambda: self._repository.create(self._new(fields, customer_id)))  # noqa: B023
+                report.created.append(customer_id)
+            except CustomerAlreadyExists:
+                report.already_present.append(customer_id)
+            except EmailAlreadyInUse:
+                report.email_taken.append(customer_id)
+        return report

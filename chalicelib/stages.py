@@ -1,0 +1,34 @@
+"""Facts about the stages, in one place: scripts, settings, templates and tests read them here.
+
+`.chalice/config.json` holds what Chalice itself needs per stage (environment,
+memory, policy files); everything else that differs by stage is decided here, so
+that a name such as ``customers-dev`` is computed once rather than spelled in
+several files. A leaf module: it imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+APP_NAME = "customer-api"
+LOCAL_STAGE = "local"
+DEPLOYED_STAGES = ("dev", "prod")
+STAGES = (LOCAL_STAGE, *DEPLOYED_STAGES)
+# Stages whose data must survive a stack deletion, a replacing update or a `make delete`.
+PROTECTED_STAGES = frozenset({"prod"})
+# API Gateway's stage name under which Chalice deploys (the path prefix, e.g. /api/customers).
+API_STAGE = "api"
+# (rate per second, burst) for a deployed stage's whole API; per-client limits need usage plans.
+THROTTLING = {"dev": (50, 100), "prod": (500, 1000)}
+
+
+def is_protected(stage: str) -> bool:
+    return stage in PROTECTED_STAGES
+
+
+def table_name(base_name: str, stage: str) -> str:
+    """Each stage's tables carry its name, so stages never share data."""
+    return f"{base_name}-{stage}"
+
+
+def resource_name(stage: str, *suffix: str) -> str:
+    """The name of a stage's function, API, stack or user pool: ``customer-api-<stage>[-suffix]``."""
+    return "-".join((APP_NAME, stage, *suffix))

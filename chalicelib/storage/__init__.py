@@ -1,0 +1,1 @@
+"""All of DynamoDB: the only package that imports boto3 or botocore."""

@@ -1,0 +1,259 @@
+"""The DynamoDB adapter of the repository port: conditional writes and transactions.
+
+Every write is conditional, the email-uniqueness records move with their
+customers inside one transaction, and every failure leaves as a domain error.
+The client is handed in (built once per process by ``chalicelib/wiring.py``), so
+tests give it moto's or DynamoDB Local's.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import Settings
+from chalicelib.customers.errors import (
+    CustomerAlreadyExists,
+    CustomerNotFound,
+    EmailAlreadyInUse,
+    IdempotencyKeyTaken,
+    RequestInProgress,
+    WriteConflict,
+)
+from chalicelib.customers.model import Customer, CustomerChanges, Filter, email_key
+from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
+from chalicelib.storage import paging
+from chalicelib.storage.items import WRITE_ID, customer_from_item, customer_item, from_item, index_keys, to_item
+from chalicelib.storage.store_errors import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    cancellation_codes,
+    error_code,
+    store_errors,
+)
+from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
+from chalicelib.storage.updates import Expression
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
+
+
+class DynamoDBCustomerRepository(CustomerRepository):
+    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str) -> None:
+        self._client = client
+        self._customers = customers_table
+        self._emails = emails_table
+        self._idempotency = idempotency_table
+
+    @classmethod
+    def from_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBCustomerRepository:
+        return cls(
+            client, settings.table(CUSTOMERS), settings.table(CUSTOMER_EMAILS), settings.table(IDEMPOTENCY_RECORDS)
+        )
+
+    @property
+    def name(self) -> str:
+        return self._customers
+
+    def get(self, customer_id: str) -> Customer:
+        item = self._read(customer_id)
+        if item is None:
+            raise CustomerNotFound()
+        return customer_from_item(item)
+
+    def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
+        """Never overwrites: a taken id, email or live idempotency record cancels the whole transaction."""
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._customers,
+                    "Item": customer_item(customer),
+                    "ConditionExpression": "attribute_not_exists(customer_id)",
+                }
+            },
+            {"Put": self._claim_email(customer["email_address"], customer["customer_id"])},
+        ]
+        if idempotency is not None:
+            items.append({"Put": self._idempotency_put(idempotency)})
+        with store_errors():
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                customer_taken, email_taken, key_taken = cancellation_codes(error, 3)
+                if idempotency is not None and key_taken == CONDITION_FAILED:
+                    raise IdempotencyKeyTaken() from error
+                if idempotency is not None and key_taken == TRANSACTION_CONFLICT:
+                    raise RequestInProgress() from error
+                if customer_taken == CONDITION_FAILED:
+                    raise CustomerAlreadyExists() from error
+                if email_taken == CONDITION_FAILED:
+                    raise EmailAlreadyInUse() from error
+                raise
+
+    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        with store_errors():
+            response = self._client.get_item(
+                TableName=self._idempotency, Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}}, ConsistentRead=True
+            )
+        item = response.get("Item")
+        if item is None:
+            return None
+        values = from_item(item)
+        expires_at = int(values[IDEMPOTENCY_EXPIRY_ATTRIBUTE])
+        if expires_at < time.time():  # DynamoDB deletes expired items lazily (within days)
+            return None
+        customer = dict(values["customer"])
+        customer["version"] = int(customer["version"])
+        return IdempotencyRecord(key, str(values["fingerprint"]), cast(Customer, customer), expires_at)
+
+    def update(
+        self, customer_id: str, changes: CustomerChanges, *, updated_at: str, expected_version: int | None = None
+    ) -> Customer:
+        """One conditional UpdateItem: no read first, and the new customer comes back with the write."""
+        write_id = uuid.uuid4().hex
+        request = self._update_request(customer_id, changes, updated_at, expected_version, write_id)
+        with store_errors():
+            try:
+                response = self._client.update_item(**request, ReturnValues="ALL_NEW")
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                current = self._read(customer_id)
+                if current is None:
+                    raise CustomerNotFound() from error
+                if current.get(WRITE_ID) == {"S": write_id}:
+                    # botocore retried after our first attempt was applied but its answer was
+                    # lost; the condition refused the second application. The write is ours.
+                    return customer_from_item(current)
+                raise WriteConflict() from error
+        return customer_from_item(response["Attributes"])
+
+    def apply_changes(self, current: Customer, changes: CustomerChanges, *, updated_at: str) -> Customer:
+        new_email = changes.get("email_address")
+        if new_email is None or email_key(new_email) == email_key(current["email_address"]):
+            return self.update(
+                current["customer_id"], changes, updated_at=updated_at, expected_version=current["version"]
+            )
+        return self._move_email(current, changes, new_email, updated_at)
+
+    def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, updated_at: str) -> Customer:
+        """Claim the new address, free the old one and update the customer, atomically."""
+        customer_id = current["customer_id"]
+        items: list[TransactWriteItemTypeDef] = [
+            {"Put": self._claim_email(new_email, customer_id)},
+            {"Delete": self._release_email(current)},
+            {"Update": self._update_request(customer_id, changes, updated_at, current["version"])},
+        ]
+        with store_errors():
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                codes = cancellation_codes(error, 3)
+                if codes[0] == CONDITION_FAILED:
+                    raise EmailAlreadyInUse() from error
+                if CONDITION_FAILED in codes:
+                    raise WriteConflict() from error
+                raise
+        updated: Customer = {**current, **changes, "updated_at": updated_at, "version": current["version"] + 1}
+        return updated
+
+    def delete(self, current: Customer) -> None:
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Delete": {
+                    "TableName": self._customers,
+                    "Key": self._customer_key(current["customer_id"]),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": {":version": {"N": str(current["version"])}},
+                }
+            },
+            {"Delete": self._release_email(current)},
+        ]
+        with store_errors():
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if CONDITION_FAILED in cancellation_codes(error, 2):
+                    raise WriteConflict() from error
+                raise
+
+    def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
+        if where is None:
+            return paging.scan_page(self._client, self._customers, limit, position)
+        return paging.index_page(self._client, self._customers, limit, position, where)
+
+    def is_position(self, position: Position, where: Filter | None = None) -> bool:
+        return paging.is_position(position, where)
+
+    def _read(self, customer_id: str) -> dict[str, Any] | None:
+        with store_errors():
+            response = self._client.get_item(
+                TableName=self._customers, Key=self._customer_key(customer_id), ConsistentRead=True
+            )
+        return response.get("Item")
+
+    def _customer_key(self, customer_id: str) -> dict[str, Any]:
+        return {CUSTOMERS.hash_key: {"S": customer_id}}
+
+    def _email_key(self, address: str) -> dict[str, Any]:
+        return {CUSTOMER_EMAILS.hash_key: {"S": email_key(address)}}
+
+    def _claim_email(self, address: str, customer_id: str) -> PutTypeDef:
+        return {
+            "TableName": self._emails,
+            "Item": {**self._email_key(address), "customer_id": {"S": customer_id}},
+            "ConditionExpression": "attribute_not_exists(email_key)",
+        }
+
+    def _release_email(self, current: Customer) -> DeleteTypeDef:
+        return {
+            "TableName": self._emails,
+            "Key": self._email_key(current["email_address"]),
+            "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": current["customer_id"]}},
+        }
+
+    def _idempotency_put(self, record: IdempotencyRecord) -> PutTypeDef:
+        return {
+            "TableName": self._idempotency,
+            "Item": to_item(
+                {
+                    IDEMPOTENCY_RECORDS.hash_key: record.key,
+                    "fingerprint": record.fingerprint,
+                    "customer": record.customer,
+                    IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+                }
+            ),
+            # An expired record counts as absent even before DynamoDB gets round to deleting it.
+            "ConditionExpression": "attribute_not_exists(idempotency_key) OR expires_at < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+        }
+
+    def _update_request(
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        updated_at: str,
+        expected_version: int | None,
+        write_id: str | None = None,
+    ) -> UpdateTypeDef:
+        expression = Expression().set_all({**changes, **index_keys(customer_id, changes)})
+        expression.set("updated_at", updated_at).set(WRITE_ID, write_id or uuid.uuid4().hex)
+        expression.names["#version"] = "version"
+        expression.values[":one"] = {"N": "1"}
+        condition = "attribute_exists(customer_id) AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
+        if expected_version is not None:
+            condition += " AND #version = :expected"
+            expression.values[":expected"] = {"N": str(expected_version)}
+        return {
+            "TableName": self._customers,
+            "Key": self._customer_key(customer_id),
+            "UpdateExpression": expression.update_expression + " ADD #version :one",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": expression.names,
+            "ExpressionAttributeValues": expression.values,
+        }

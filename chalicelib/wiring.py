@@ -1,0 +1,78 @@
+"""The composition root: Settings -> DynamoDB client -> repository -> service, built once per process.
+
+Nothing is built at import (Chalice's test client sets a stage's environment
+only while a request runs, and `chalice package` imports app.py with no AWS at
+all); the first request builds everything and later ones reuse it. Tests and
+the bench call :func:`reset` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib import deadline
+from chalicelib.config import Settings, get_settings
+from chalicelib.customers.service import CustomerService
+from chalicelib.observability import count
+from chalicelib.storage.client import build_client
+from chalicelib.storage.repository import DynamoDBCustomerRepository
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class Components:
+    settings: Settings
+    client: DynamoDBClient
+    repository: DynamoDBCustomerRepository
+    service: CustomerService
+
+
+_lock = threading.Lock()  # `chalice local` serves requests in threads
+_components: Components | None = None
+_client_override: DynamoDBClient | None = None
+
+
+def components() -> Components:
+    global _components
+    if _components is None:
+        with _lock:
+            if _components is None:
+                _components = _build(get_settings())
+    return _components
+
+
+def _build(settings: Settings) -> Components:
+    deadline.configure(
+        deadline.Limits(fallback_seconds=settings.request_budget_seconds, reserve_seconds=settings.call_seconds)
+    )
+    client = _client_override or build_client(settings)
+    repository = DynamoDBCustomerRepository.from_settings(client, settings)
+    service = CustomerService(
+        repository, token_secret=settings.pagination_secret, seed_enabled=settings.seed_enabled, count=count
+    )
+    return Components(settings, client, repository, service)
+
+
+def customer_service() -> CustomerService:
+    return components().service
+
+
+def dynamodb_client() -> DynamoDBClient:
+    """The process's client: for provisioning, scripts and tests that look at the store directly."""
+    return components().client
+
+
+def reset(*, client: DynamoDBClient | None = None) -> None:
+    """Forget settings and everything built from them (tests and the bench change the environment).
+
+    ``client`` replaces the DynamoDB client from then on: the bench's in-memory stub.
+    """
+    global _components, _client_override
+    with _lock:
+        _components = None
+        _client_override = client
+        get_settings.cache_clear()
