@@ -10,7 +10,9 @@ cost no API call.
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,9 +20,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib.stages import APP_NAME
 
 SERVICE = APP_NAME
+# One encoder, built once: Powertools' default serializer is json.dumps with keyword
+# arguments, which builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+def _message(text: Any) -> Any:
+    """Powertools tries to JSON-decode every message; ours are plain words, so only try what looks like JSON."""
+    return json.loads(text) if isinstance(text, str) and text[:1] in ("{", "[") else text
+
+
 # The same logging.Logger Chalice uses as app.log (it is named after the app), so
 # Chalice's own "Caught exception" records come out as JSON with the request keys.
-logger = Logger(service=SERVICE, use_rfc3339=True)
+logger = Logger(service=SERVICE, use_rfc3339=True, json_serializer=_ENCODER.encode, json_deserializer=_message)
 metrics = Metrics(namespace="CustomerApi", service=SERVICE)
 
 

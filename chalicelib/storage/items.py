@@ -90,6 +90,10 @@ def customer_item(customer: Customer) -> Item:
 
 
 def customer_from_item(item: Mapping[str, Any]) -> Customer:
-    customer = {name: value_of(value) for name, value in item.items() if name not in _STORAGE_ONLY}
+    customer: dict[str, Any] = {}
+    for name, value in item.items():
+        if name not in _STORAGE_ONLY:
+            text = value.get("S")  # most attributes are strings: no dispatch for them
+            customer[name] = text if text is not None else value_of(value)
     customer["version"] = int(customer["version"])
     return cast(Customer, customer)
