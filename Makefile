@@ -33,7 +33,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by git)
 	@$(PY) -m scripts.tools java npm
-	@$(PY) -m scripts.dynamodb_local >/dev/null
+	@$(PY) -m scripts.local.dynamodb_local >/dev/null
 
 $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	@$(PY) -m scripts.tools npm
@@ -50,7 +50,7 @@ chromium: ## Debian's Chromium for the docs-page browser test (installed when ru
 	  fi; }
 
 run: dynamodb-local ## Start DynamoDB Local (data in .local/data), create tables, serve the API on $(API_URL)
-	$(PY) -m scripts.local_stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+	$(PY) -m scripts.local.stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
 seed: ## Insert the 10 sample customers into the running API
 	@$(PY) -m scripts.tools curl

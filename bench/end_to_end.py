@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 
 from bench.in_process import EVENTS, _event
-from scripts.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
+from scripts.local.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
 
 REPETITIONS = 300
 

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 
 from bench.in_process import _event
-from scripts.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
+from scripts.local.dynamodb_local import DynamoDBLocal, free_port, local_aws_environment
 
 SIZES = (1_000, 10_000, 100_000)
 TABLE = "growth-customers"

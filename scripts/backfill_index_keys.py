@@ -14,7 +14,7 @@ import sys
 
 from chalicelib.config import DEFAULT_LOCAL_ENDPOINT, get_settings
 from chalicelib.repository import backfill_index_keys, dynamodb_client
-from scripts.dynamodb_local import local_aws_environment
+from scripts.local.dynamodb_local import local_aws_environment
 from scripts.stages import stage_environment
 
 

@@ -26,7 +26,7 @@ from chalicelib.config import LOCAL_STAGE, Settings, get_settings
 from chalicelib.tables import ALL_TABLES, TableSpec
 from scripts.app_template import app_merge_template
 from scripts.auth_template import auth_outputs, auth_resources, authorizer_override
-from scripts.dynamodb_local import ROOT
+from scripts.paths import ROOT
 from scripts.stages import stage_environment
 
 APP = "customer-api"

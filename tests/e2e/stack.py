@@ -1,4 +1,4 @@
-"""Run the `make run` stack (scripts.local_stack) as a subprocess, the way a user does."""
+"""Run the `make run` stack (scripts.local.stack) as a subprocess, the way a user does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import requests
 
-from scripts.dynamodb_local import ROOT, free_port, port_in_use
+from scripts.local.dynamodb_local import free_port, port_in_use
+from scripts.paths import ROOT
 
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -38,7 +39,7 @@ class LiveStack:
         command = [
             sys.executable,
             "-m",
-            "scripts.local_stack",
+            "scripts.local.stack",
             "--port",
             str(self.api_port),
             "--dynamodb-port",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from scripts.dynamodb_local import DynamoDBLocal, free_port, is_dynamodb
+from scripts.local.dynamodb_local import DynamoDBLocal, free_port, is_dynamodb
 from tests.e2e.stack import LiveStack
 
 CUSTOMER = {"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com"}

@@ -11,7 +11,7 @@ from boto3.dynamodb.types import TypeSerializer
 from chalicelib import repository
 from chalicelib.config import get_settings
 from chalicelib.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
-from scripts.dynamodb_local import DynamoDBLocal, free_port
+from scripts.local.dynamodb_local import DynamoDBLocal, free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
 

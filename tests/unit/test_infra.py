@@ -15,7 +15,7 @@ import pytest
 from chalicelib.config import get_settings
 from chalicelib.tables import ALL_TABLES, TableSpec
 from scripts import generate_infra
-from scripts.dynamodb_local import ROOT
+from scripts.paths import ROOT
 from scripts.stages import stage_environment
 
 STAGES = generate_infra.DEFAULT_STAGES

@@ -21,9 +21,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.paths import ROOT
 from scripts.tools import require
 
-ROOT = Path(__file__).resolve().parent.parent
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"  # DynamoDB Local 1.25.1
 NPM_TARBALL_SHA256 = "3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9"
 INSTALL_DIR = ROOT / ".local" / "dynamodb-local"

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from scripts.dynamodb_local import DATA_DIR, ROOT, DynamoDBLocal, is_dynamodb, local_aws_environment
+from scripts.local.dynamodb_local import DATA_DIR, DynamoDBLocal, is_dynamodb, local_aws_environment
+from scripts.paths import ROOT
 from scripts.stages import stage_environment
 
 STAGE = "local"
@@ -57,7 +58,7 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
             [
                 sys.executable,
                 "-m",
-                "scripts.chalice_local",
+                "scripts.local.chalice_local",
                 "local",
                 "--stage",
                 STAGE,
