@@ -32,7 +32,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by git)
-	@$(PY) -m scripts.tools java npm
+	@$(PY) -m scripts.tools jdk npm
 	@$(PY) -m scripts.local.dynamodb_local >/dev/null
 
 $(NODE_STAMP): package.json package-lock.json $(STAMP)
