@@ -19,8 +19,14 @@ DIST := dist/$(STAGE)
 
 .PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
 
+# Variables a `##` comment may mention as $(NAME): help prints their values.
+HELP_VARIABLES := HOST PORT DYNAMODB_PORT API_URL STAGE
+
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | $(foreach v,$(HELP_VARIABLES),$(v)='$($(v))') awk -F':.*## ' \
+	  '{ text = $$2; while (match(text, /\$$\([A-Z_]+\)/)) \
+	       text = substr(text, 1, RSTART - 1) ENVIRON[substr(text, RSTART + 2, RLENGTH - 3)] substr(text, RSTART + RLENGTH); \
+	     printf "  make %-14s %s\n", $$1, text }'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: '$(PYTHON)' not found: install Python 3.11+ (Debian: sudo apt-get install python3 python3-venv)"; exit 1; }
