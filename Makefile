@@ -19,8 +19,14 @@ DIST := dist/$(STAGE)
 
 .PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
 
+# Variables a `##` comment may mention as $(NAME): help prints their values.
+HELP_VARIABLES := HOST PORT DYNAMODB_PORT API_URL STAGE
+
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | $(foreach v,$(HELP_VARIABLES),$(v)='$($(v))') awk -F':.*## ' \
+	  '{ text = $$2; while (match(text, /\$$\([A-Z_]+\)/)) \
+	       text = substr(text, 1, RSTART - 1) ENVIRON[substr(text, RSTART + 2, RLENGTH - 3)] substr(text, RSTART + RLENGTH); \
+	     printf "  make %-14s %s\n", $$1, text }'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: '$(PYTHON)' not found: install Python 3.11+ (Debian: sudo apt-get install python3 python3-venv)"; exit 1; }
@@ -32,8 +38,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 dynamodb-local: $(STAMP) ## Fetch DynamoDB Local once (into .local/, ignored by git)
-	@$(PY) -m scripts.tools java npm
-	@$(PY) -m scripts.dynamodb_local >/dev/null
+	@$(PY) -m scripts.tools jdk npm
+	@$(PY) -m scripts.local.dynamodb_local >/dev/null
 
 $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	@$(PY) -m scripts.tools npm
@@ -50,7 +56,7 @@ chromium: ## Debian's Chromium for the docs-page browser test (installed when ru
 	  fi; }
 
 run: dynamodb-local ## Start DynamoDB Local (data in .local/data), create tables, serve the API on $(API_URL)
-	$(PY) -m scripts.local_stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+	$(PY) -m scripts.local.stack --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
 seed: ## Insert the 10 sample customers into the running API
 	@$(PY) -m scripts.tools curl

@@ -22,8 +22,8 @@ from typing import Any
 
 from bench.in_process import _event
 from bench.local_app import environment
+from scripts.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RAW_HANDLER = """import json
 import os
 

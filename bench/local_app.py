@@ -7,7 +7,7 @@ import logging
 import os
 from typing import Any
 
-from scripts.dynamodb_local import local_aws_environment
+from scripts.local.dynamodb_local import local_aws_environment
 
 
 def environment(endpoint: str, prefix: str) -> dict[str, str]:

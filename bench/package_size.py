@@ -7,8 +7,6 @@ from pathlib import Path
 
 from scripts.package import package
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def run(stages: tuple[str, ...] = ("dev", "prod")) -> dict[str, int]:
     sizes = {}

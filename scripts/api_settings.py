@@ -21,8 +21,7 @@ from botocore.exceptions import ClientError
 from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, resource_name, table_name
 from chalicelib.storage.tables import ALL_TABLES
 from scripts.app_template import api_name
-
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.paths import ROOT
 
 
 def deployed_rest_api_id(stage: str, root: Path = ROOT) -> str:

@@ -16,8 +16,8 @@ from chalicelib.config import DEFAULT_LOCAL_ENDPOINT, get_settings
 from chalicelib.stages import STAGES
 from chalicelib.storage.provisioning import backfill_index_keys
 from chalicelib.wiring import dynamodb_client
-from scripts.dynamodb_local import local_aws_environment
-from scripts.stages import stage_environment
+from scripts.chalice_config import stage_environment
+from scripts.local.dynamodb_local import local_aws_environment
 
 
 def main() -> int:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.stages import DEPLOYED_STAGES, is_protected, resource_name
-from scripts.stages import stage_environment
-
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.chalice_config import stage_environment
+from scripts.paths import ROOT
 
 
 def stack_name(stage: str) -> str:

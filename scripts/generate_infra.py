@@ -28,8 +28,8 @@ from chalicelib.stages import DEPLOYED_STAGES, LOCAL_STAGE, is_protected
 from chalicelib.storage.tables import ALL_TABLES, TableSpec
 from scripts.app_template import app_merge_template
 from scripts.auth_template import auth_outputs, auth_resources, authorizer_override
-from scripts.dynamodb_local import ROOT
-from scripts.stages import stage_environment
+from scripts.chalice_config import stage_environment
+from scripts.paths import ROOT
 
 # get_settings() refuses a deployed stage without a secret; table names do not depend on it.
 PLACEHOLDER_SECRET = "placeholder-for-template-generation-only"  # noqa: S105

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.paths import ROOT
 
 
 def package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:

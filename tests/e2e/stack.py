@@ -1,4 +1,4 @@
-"""Run the `make run` stack (scripts.local_stack) as a subprocess, the way a user does."""
+"""Run the `make run` stack (scripts.local.stack) as a subprocess, the way a user does."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from scripts.dynamodb_local import ROOT, free_port, port_in_use
+from scripts.local.children import die_with_this_process
+from scripts.local.dynamodb_local import free_port, port_in_use
+from scripts.local.ports import command_of
+from scripts.paths import ROOT
 
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -33,12 +37,13 @@ class LiveStack:
         # A file, not a pipe: a pipe nobody reads fills up and blocks the server mid-test.
         return self.data_dir.parent / f"stack-{self.api_port}.log"
 
-    def start(self) -> LiveStack:
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the stack's process without waiting for it to serve."""
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
         command = [
             sys.executable,
             "-m",
-            "scripts.local_stack",
+            "scripts.local.stack",
             "--port",
             str(self.api_port),
             "--dynamodb-port",
@@ -46,8 +51,23 @@ class LiveStack:
             "--data-dir",
             str(self.data_dir),
         ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own process group, like a terminal's foreground job: tests signal it as a terminal does.
+                start_new_session=True,
+                preexec_fn=die_with_this_process(),  # and a test run killed hard leaves no stack behind
+            )
+        return self.process
+
+    def start(self) -> LiveStack:
+        self.launch()
+        assert self.process is not None
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -73,6 +93,26 @@ class LiveStack:
                 self.process.wait()
         return self.output()
 
+    def run_to_exit(self, timeout: float = READY_TIMEOUT_SECONDS) -> int:
+        """Run a stack that is expected to give up by itself; its exit code."""
+        process = self.launch()
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"the stack kept running:\n{self.output()}") from None
+
+    def descendants(self) -> dict[int, str]:
+        """Every live process the stack started (children and theirs), pid to command line."""
+        assert self.process is not None
+        parents = {pid: parent_of(pid) for pid in live_pids()}
+        found: dict[int, str] = {}
+        frontier = {self.process.pid}
+        while frontier:
+            frontier = {pid for pid, parent in parents.items() if parent in frontier and pid not in found}
+            found.update({pid: command_of(pid) for pid in frontier})
+        return found
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -83,3 +123,39 @@ class LiveStack:
                 return True
             time.sleep(0.1)
         return False
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (which may hold spaces and parentheses)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def live_pids() -> list[int]:
+    """Pids of processes that exist and are not zombies (a zombie holds no port and runs nothing)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if _stat(int(entry.name))[0] != "Z":
+                    pids.append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    return pids
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int(_stat(pid)[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def all_gone(pids: Iterable[int], timeout: float = 15.0) -> bool:
+    """True once none of ``pids`` is alive, waiting up to ``timeout`` seconds."""
+    pending = set(pids)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending &= set(live_pids())
+        if pending:
+            time.sleep(0.1)
+    return not pending

@@ -16,8 +16,8 @@ from chalicelib.config import get_settings
 from chalicelib.stages import DEPLOYED_STAGES, table_name
 from chalicelib.storage.tables import ALL_TABLES, TableSpec
 from scripts import generate_infra
-from scripts.dynamodb_local import ROOT
-from scripts.stages import stage_environment
+from scripts.chalice_config import stage_environment
+from scripts.paths import ROOT
 
 STAGES = DEPLOYED_STAGES
 

@@ -3,7 +3,8 @@
 AWS publishes DynamoDB Local as a Java archive; the npm package
 ``amplify-dynamodb-simulator`` ships that archive unmodified in its ``emulator/``
 folder, which lets us fetch it from the npm registry (reachable where AWS's own
-download site may not be) at a pinned version with a pinned checksum.
+download site may not be) at a pinned version with a pinned checksum. It is started by
+``DynamoDBLocalLauncher.java`` (next to this file), which serves it on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -21,14 +22,20 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.local import children
+from scripts.local.ports import require_free
+from scripts.paths import ROOT
 from scripts.tools import require
 
-ROOT = Path(__file__).resolve().parent.parent
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"  # DynamoDB Local 1.25.1
 NPM_TARBALL_SHA256 = "3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9"
 INSTALL_DIR = ROOT / ".local" / "dynamodb-local"
 DATA_DIR = ROOT / ".local" / "data"
 JAR = INSTALL_DIR / "DynamoDBLocal.jar"
+LAUNCHER = Path(__file__).resolve().with_name("DynamoDBLocalLauncher.java")
+# The only switch DynamoDB Local 1.25.1 reads (its -disableTelemetry flag is parsed, then ignored);
+# the launcher does not run the code that sends telemetry in the first place.
+NO_TELEMETRY = {"DDB_LOCAL_TELEMETRY": "0"}
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -58,6 +65,7 @@ def install(install_dir: Path = INSTALL_DIR) -> Path:
 
 
 def free_port() -> int:
+    """A port free on 127.0.0.1 right now (for tests and the bench, which run their own instances)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -84,6 +92,7 @@ def is_dynamodb(endpoint: str) -> bool:
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``host:port``."""
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
@@ -91,7 +100,14 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class DynamoDBLocal:
-    """One DynamoDB Local process on 127.0.0.1: on disk under ``data_dir``, or in memory."""
+    """One DynamoDB Local process on 127.0.0.1 only: on disk under ``data_dir``, or in memory.
+
+    Started through ``DynamoDBLocalLauncher.java`` rather than the jar's own main, which
+    listens on every interface and would let any host on the network read and change the
+    data (DynamoDB Local accepts any credentials); telemetry stays off. It dies with the
+    process that started it, even one killed with SIGKILL (Linux), so start it from a
+    thread that lives as long as it should.
+    """
 
     port: int
     data_dir: Path | None = None
@@ -102,33 +118,40 @@ class DynamoDBLocal:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> DynamoDBLocal:
-        java = require("java")
-        jar = install()
-        if port_in_use(self.port):
-            raise SystemExit(f"error: port {self.port} is taken by something that is not DynamoDB Local.")
-        storage = ["-inMemory"]
-        if self.data_dir is not None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            storage = ["-dbPath", str(self.data_dir)]
-        command = [
+    def command(self, java: str, jar: Path) -> list[str]:
+        """The launcher in source-file mode, with the jar and its libraries on the class path."""
+        library = jar.parent / "DynamoDBLocal_lib"
+        storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir)]
+        return [
             java,
-            "-Djava.library.path=" + str(jar.parent / "DynamoDBLocal_lib"),
-            "-jar",
-            str(jar),
-            "-sharedDb",
-            *storage,
+            "-Djava.library.path=" + str(library),
+            "-cp",
+            f"{jar}{os.pathsep}{library / '*'}",
+            str(LAUNCHER),
             "-port",
             str(self.port),
+            "-sharedDb",
+            *storage,
         ]
+
+    def start(self) -> DynamoDBLocal:
+        java = require("jdk")
+        jar = install()
+        require_free("127.0.0.1", self.port, "DynamoDB Local")
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path or Path(os.devnull)
         with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                command,
-                cwd=jar.parent,
+                self.command(java, jar),
+                # Whatever it writes relative to its working directory stays with its data.
+                cwd=self.data_dir or jar.parent,
+                env={**os.environ, **NO_TELEMETRY},
+                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
+                start_new_session=True,  # Ctrl-C reaches the stack, which stops it in order
+                preexec_fn=children.die_with_this_process(),
             )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not is_dynamodb(self.endpoint):
@@ -146,14 +169,9 @@ class DynamoDBLocal:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Stop it if this object started it (its shutdown hook closes the database files)."""
+        if self.process is not None:
+            children.stop(self.process)
 
     def __enter__(self) -> DynamoDBLocal:
         return self.start()

@@ -1,11 +1,14 @@
-"""The stages `.chalice/config.json` defines, read by every script that needs a stage's settings."""
+"""What `.chalice/config.json` says about a stage (its environment), for scripts that build or deploy it.
+
+Stage facts that are not Chalice configuration live in ``chalicelib/stages.py``.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.paths import ROOT
 
 
 def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:

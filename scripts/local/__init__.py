@@ -1,0 +1,1 @@
+"""The `make run` stack on this machine: DynamoDB Local, its tables and `chalice local`."""
