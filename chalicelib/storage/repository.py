@@ -152,11 +152,13 @@ class DynamoDBCustomerRepository(CustomerRepository):
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as error:
-                codes = cancellation_codes(error, 3)
-                if codes[0] == CONDITION_FAILED:
-                    raise EmailAlreadyInUse() from error
-                if CONDITION_FAILED in codes:
+                claim, release, version = cancellation_codes(error, 3)
+                # The customer changed since it was read (maybe moving to this very address):
+                # only a fresh read can tell whether the address is someone else's.
+                if CONDITION_FAILED in (release, version):
                     raise WriteConflict() from error
+                if claim == CONDITION_FAILED:
+                    raise EmailAlreadyInUse() from error
                 raise
         updated: Customer = {**current, **changes, "updated_at": updated_at, "version": current["version"] + 1}
         return updated

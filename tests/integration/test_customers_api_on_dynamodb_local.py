@@ -12,6 +12,7 @@ from tests.unit import test_faults as faults
 from tests.unit import test_filters as filters
 from tests.unit import test_hostile_corpus as hostile
 from tests.unit import test_races as races
+from tests.unit import test_repository_contract as contract
 
 
 class TestCreateCustomerOnDynamoDBLocal(unit.TestCreateCustomer):
@@ -67,4 +68,8 @@ class TestLostResponsesOnDynamoDBLocal(faults.TestLostResponses):
 
 
 class TestFilteredListingOnDynamoDBLocal(filters.TestFilteredListing):
+    pass
+
+
+class TestRepositoryContractOnDynamoDBLocal(contract.TestRepositoryContract):
     pass

@@ -110,16 +110,17 @@ class InMemoryCustomerRepository(CustomerRepository):
         customer_id = current["customer_id"]
         new_key, old_key = email_key(new_email), email_key(current["email_address"])
         # The adapter's transaction: claim the new address, free the old one, update the
-        # customer at the version read. Its answer is read in this order: a failed claim is
-        # EmailAlreadyInUse (even when the claim is this customer's own, taken by a concurrent
-        # move to the same address: the adapter answers so too), any other failed condition
-        # WriteConflict. Nothing is applied unless all three hold.
-        if new_key in self._email_claims:
-            raise EmailAlreadyInUse()
+        # customer at the version read. Its answer is read in this order: the customer changed
+        # since it was read (a failed release or version) is WriteConflict, whatever the claim
+        # says (the claim may be this customer's own, taken by a concurrent move to the same
+        # address); otherwise a failed claim is EmailAlreadyInUse. Nothing is applied unless
+        # all three hold.
         old_owner = self._email_claims.get(old_key)
         stored = self._customers.get(customer_id)
         if (old_owner not in (None, customer_id)) or stored is None or stored["version"] != current["version"]:
             raise WriteConflict()
+        if new_key in self._email_claims:
+            raise EmailAlreadyInUse()
         self._email_claims.pop(old_key, None)
         self._email_claims[new_key] = customer_id
         updated: Customer = {

@@ -399,3 +399,25 @@ def test_update_customer_with_if_none_match_is_retried_on_conflict(
 
     assert (updated["city"], updated["version"]) == ("Paris", 2)
     assert repository.calls["apply_changes"] == 2
+
+
+def test_update_customer_racing_another_move_to_the_same_email_is_retried_and_applied(
+    service: CustomerService, repository: InMemoryCustomerRepository, customer: Customer
+) -> None:
+    # Given a concurrent request moves the customer to the same new address between our read and write
+    def same_move() -> None:
+        repository.apply_changes(
+            repository.get(customer["customer_id"]),
+            {"email_address": "new@example.com"},
+            updated_at="2030-01-01T00:00:00Z",
+        )
+
+    repository.before_next("apply_changes", same_move)
+
+    # When we move it there too
+    updated = service.update_customer(customer["customer_id"], {"email_address": "new@example.com", "city": "Paris"})
+
+    # Then our write is retried on a fresh read (the address is the customer's own by then), not refused as taken
+    assert repository.calls["apply_changes"] == 3  # the concurrent move, our conflicted attempt, our retry
+    assert (updated["email_address"], updated["city"], updated["version"]) == ("new@example.com", "Paris", 3)
+    assert repository.email_owner("new@example.com") == customer["customer_id"]
