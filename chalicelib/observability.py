@@ -1,28 +1,50 @@
 """Structured JSON logs and business metrics (Powertools), never carrying customer data.
 
-Log lines carry the request id, method, route template, status, latency and error
-code. They never carry a body, a query string, header values or an exception
-message built from input: names, emails, phones, addresses and birth dates stay
-out of the logs by construction, and tests/unit/test_logs.py checks it over the
-whole API surface. Metrics are CloudWatch Embedded Metric Format lines, so they
-cost no API call.
+Each request writes one JSON line: what happened (route, status, latency, error
+code) and, in the same line, its metrics in CloudWatch Embedded Metric Format
+(EMF is any JSON log event with an ``_aws`` member, so CloudWatch extracts the
+metrics from that line: no second line, no API call). Lines never carry a body,
+a query string, header values or an exception message built from input: names,
+emails, phones, addresses and birth dates stay out by construction, and
+tests/unit/test_logs.py checks it over the whole API surface.
+
+The request path is lean: one encoder built once, no JSON-decoding attempt on
+plain messages, no stack walk for a caller location nobody reads, and a fast
+path in the formatter for the ordinary record (see :class:`LeanFormatter`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from typing import Any
+import sys
+from typing import IO, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.stages import APP_NAME
 
 SERVICE = APP_NAME
-# One encoder, built once: Powertools' default serializer is json.dumps with keyword
-# arguments, which builds a new encoder for every line.
-_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False)
+_TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"  # set by Lambda for each invocation when X-Ray is on
+_RESERVED = frozenset(RESERVED_LOG_ATTRS)
+
+# The Logging HOWTO's documented optimisations: no caller lookup (a stack walk per
+# line), no process or thread names (one line per request says which request).
+logging._srcfile = None
+logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
+
+
+class _CurrentStdout:
+    """Write to whatever sys.stdout is now (Lambda's, or a test's capture), not the one at import."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 def _message(text: Any) -> Any:
@@ -30,9 +52,44 @@ def _message(text: Any) -> Any:
     return json.loads(text) if isinstance(text, str) and text[:1] in ("{", "[") else text
 
 
+class LeanFormatter(LambdaPowertoolsFormatter):
+    """Powertools' formatter with a fast path for the ordinary record: a plain message, no exception.
+
+    The same keys come out (level, message, timestamp, service, appended and
+    request keys, extras, the X-Ray trace id); records with an exception,
+    %-arguments or a structured message take Powertools' own path.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.args or record.stack_info or not isinstance(record.msg, str):
+            return super().format(record)
+        log: dict[str, Any] = {"level": record.levelname, "message": record.msg, "timestamp": self.formatTime(record)}
+        for key, value in self.log_format.items():
+            if value is not None and key not in _RESERVED and key not in log:
+                log[key] = value
+        log.update(self.thread_safe_get_current_keys())
+        fields = record.__dict__
+        for key in fields.keys() - _RESERVED:
+            log[key] = fields[key]
+        trace = os.environ.get(_TRACE_ID_VARIABLE)
+        if trace:
+            log["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
+        return self.serialize(log)
+
+
+# One encoder, built once: Powertools' default serializer is json.dumps with keyword
+# arguments, which builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False)
 # The same logging.Logger Chalice uses as app.log (it is named after the app), so
 # Chalice's own "Caught exception" records come out as JSON with the request keys.
-logger = Logger(service=SERVICE, use_rfc3339=True, json_serializer=_ENCODER.encode, json_deserializer=_message)
+logger = Logger(
+    service=SERVICE,
+    stream=cast(IO[str], _CurrentStdout()),
+    location=None,
+    logger_formatter=LeanFormatter(
+        json_serializer=_ENCODER.encode, json_deserializer=_message, use_rfc3339=True, location=None
+    ),
+)
 metrics = Metrics(namespace="CustomerApi", service=SERVICE)
 
 
@@ -42,7 +99,7 @@ def restore_log_level() -> None:
 
 
 def count(name: str) -> None:
-    """One occurrence of a business event (created, conflict, ...), flushed with the request's metrics."""
+    """One occurrence of a business event (created, conflict, ...), sent with the request's line."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
@@ -51,9 +108,9 @@ def count_throttle() -> None:
     count("DynamoDBThrottles")
 
 
-def record_latency(latency_ms: float) -> None:
+def request_metrics(latency_ms: float) -> dict[str, Any]:
+    """The request's metrics (its latency and what it counted) as EMF members for its log line; then forget them."""
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
-
-
-def flush_metrics() -> None:
-    metrics.flush_metrics()
+    document = metrics.serialize_metric_set()
+    metrics.clear_metrics()
+    return dict(document)

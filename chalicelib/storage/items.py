@@ -1,17 +1,16 @@
 """Customers as DynamoDB items and back, with the index keys each item carries.
 
-Reading is on every request's path, so the common attribute types are decoded
-here directly (boto3's TypeDeserializer goes through a Decimal context and a
-method lookup per value); anything rarer still goes to boto3's own code.
+DynamoDB's attribute-value format is small (strings, numbers, lists, maps,
+booleans, null, sets); it is encoded here rather than with boto3's
+TypeSerializer, so the Lambda never imports boto3 (see client.py), and decoded
+with no per-value dispatch for strings, which most attributes are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from decimal import Decimal
 from typing import Any, cast
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, email_key
 from chalicelib.storage.tables import CUSTOMERS, FILTER_SHARDS, IndexSpec
@@ -28,19 +27,40 @@ if set(INDEX_FOR_FIELD) != set(FILTERABLE_FIELDS):
     raise RuntimeError("every filterable field needs exactly one index in chalicelib/storage/tables.py")
 
 _STORAGE_ONLY = frozenset({WRITE_ID, *(index.hash_key for index in CUSTOMERS.indexes)})
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# DynamoDB keeps 38 significant digits; a number with more would be rounded, so it is refused.
+_MAX_DIGITS = 38
 
 Item = dict[str, Any]
 
 
+def _number(value: int | Decimal) -> str:
+    number = Decimal(value)
+    if not number.is_finite() or len(number.as_tuple().digits) > _MAX_DIGITS:
+        raise ValueError(f"DynamoDB cannot store the number {value!r} exactly")
+    return str(number)
+
+
 def attribute(value: Any) -> dict[str, Any]:
+    """The attribute value of a Python value (what boto3's TypeSerializer would produce)."""
     if isinstance(value, str):
         return {"S": value}
-    return cast(dict[str, Any], _serializer.serialize(value))
+    if isinstance(value, bool):  # before int: True is an int
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": _number(value)}
+    if isinstance(value, list | tuple):
+        return {"L": [attribute(element) for element in value]}
+    if isinstance(value, Mapping):
+        return {"M": {str(name): attribute(element) for name, element in value.items()}}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, Set) and value and all(isinstance(element, str) for element in value):
+        return {"SS": sorted(value)}
+    raise TypeError(f"no DynamoDB attribute type for {type(value).__name__}")
 
 
 def value_of(attribute_value: Mapping[str, Any]) -> Any:
+    """The Python value of an attribute value (what boto3's TypeDeserializer would produce)."""
     ((kind, raw),) = attribute_value.items()
     if kind == "S":
         return raw
@@ -52,7 +72,15 @@ def value_of(attribute_value: Mapping[str, Any]) -> Any:
         return {name: value_of(element) for name, element in raw.items()}
     if kind == "BOOL":
         return raw
-    return _deserializer.deserialize(cast(Any, attribute_value))
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(raw)
+    if kind == "NS":
+        return {Decimal(element) for element in raw}
+    if kind == "B":
+        return bytes(raw)
+    raise TypeError(f"unknown DynamoDB attribute type {kind!r}")
 
 
 def to_item(values: Mapping[str, Any]) -> Item:
