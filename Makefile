@@ -17,7 +17,7 @@ NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 DIST := dist/$(STAGE)
 
-.PHONY: help run test lint unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
+.PHONY: help run test lint service unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
 
 # Variables a `##` comment may mention as $(NAME): help prints their values.
 HELP_VARIABLES := HOST PORT DYNAMODB_PORT API_URL STAGE
@@ -67,6 +67,9 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+service: $(STAMP) ## Fast tests of the use cases on an in-memory repository (about a second)
+	$(BIN)/pytest tests/service
+
 unit: $(STAMP) $(NODE_STAMP) ## Unit tests (moto)
 	$(BIN)/pytest tests/unit
 
@@ -76,7 +79,7 @@ integration: dynamodb-local ## Integration tests (DynamoDB Local)
 e2e: dynamodb-local $(NODE_STAMP) chromium ## End-to-end tests (live stack: README, newman, schemathesis, browser)
 	$(BIN)/pytest tests/e2e
 
-test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, unit, integration and e2e tests
+test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, service, unit, integration, packaging and e2e tests
 	@$(PY) -m scripts.tools curl
 	$(BIN)/pytest tests
 

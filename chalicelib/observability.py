@@ -9,8 +9,9 @@ emails, phones, addresses and birth dates stay out by construction, and
 tests/unit/test_logs.py checks it over the whole API surface.
 
 The request path is lean: one encoder built once, no JSON-decoding attempt on
-plain messages, no stack walk for a caller location nobody reads, and a fast
-path in the formatter for the ordinary record (see :class:`LeanFormatter`).
+plain messages, no stack walk for a caller location nobody reads, timestamps in
+UTC (what Lambda's clock is anyway) without a local-zone lookup, and a fast path
+in the formatter for the ordinary record (see :class:`LeanFormatter`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ logger = Logger(
     stream=cast(IO[str], _CurrentStdout()),
     location=None,
     logger_formatter=LeanFormatter(
-        json_serializer=_ENCODER.encode, json_deserializer=_message, use_rfc3339=True, location=None
+        json_serializer=_ENCODER.encode, json_deserializer=_message, use_rfc3339=True, utc=True, location=None
     ),
 )
 metrics = Metrics(namespace="CustomerApi", service=SERVICE)
