@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import cProfile
 import io
 import json
-import logging
 import os
+import pstats
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +25,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
+from scripts.paths import ROOT
 
 CUSTOMER_ID = str(SAMPLE_CUSTOMERS[0]["customer_id"])
 _serializer = TypeSerializer()
@@ -128,11 +132,7 @@ def app_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
     wiring.reset(client=STUB)  # type: ignore[arg-type]  # duck-typed: answers the calls the app makes
     from app import app
-    from chalicelib.observability import SERVICE
 
-    for handler in logging.getLogger(SERVICE).handlers:  # log lines are produced, then dropped
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(io.StringIO())
     return app
 
 
@@ -145,30 +145,61 @@ def measure(call: Callable[[], Any], repetitions: int) -> list[float]:
     return samples
 
 
-def run(repetitions: int = 3000) -> list[dict[str, Any]]:
+def run(repetitions: int = 3000, blocks: int = 10) -> list[dict[str, Any]]:
+    """App and raw in alternating blocks, so a drift in the machine's speed touches both alike.
+
+    The app's log lines (its metrics inside) are written to /dev/null: a real write per
+    line, as Lambda's stdout is a pipe, with nothing kept in memory.
+    """
     handler = app_handler()
     rows = []
-    sink = io.StringIO()
-    for operation, event in EVENTS.items():
-        body = event["body"]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        for operation, event in EVENTS.items():
+            body = event["body"]
 
-        def via_app(event: dict[str, Any] = event) -> None:
-            response = handler(copy.copy(event), None)
-            assert response["statusCode"] < 300, response
+            def via_app(event: dict[str, Any] = event) -> None:
+                response = handler(copy.copy(event), None)
+                assert response["statusCode"] < 300, response
 
-        def via_raw(operation: str = operation, body: str | None = body) -> None:
-            raw_handler(operation, body)
+            def via_raw(operation: str = operation, body: str | None = body) -> None:
+                raw_handler(operation, body)
 
-        with contextlib.redirect_stdout(sink):  # the app's log and metric lines, as Lambda would ship them
             for _ in range(200):  # warm up
                 via_app()
                 via_raw()
-            app_samples = measure(via_app, repetitions)
-            raw_samples = measure(via_raw, repetitions)
-            sink.seek(0)
-            sink.truncate()
-        rows.append(summary(operation, app_samples, raw_samples))
+            app_samples: list[float] = []
+            raw_samples: list[float] = []
+            for _ in range(blocks):
+                app_samples += measure(via_app, repetitions // blocks)
+                raw_samples += measure(via_raw, repetitions // blocks)
+            rows.append(summary(operation, app_samples, raw_samples))
     return rows
+
+
+def profile_get(calls: int = 2000) -> str:
+    """Where the in-process time of a GET goes: the top functions by cumulative time."""
+    handler = app_handler()
+    event = EVENTS["get"]
+    profiler = cProfile.Profile()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        profiler.enable()
+        for _ in range(calls):
+            handler(copy.copy(event), None)
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+        r"chalicelib|app\.py|powertools|marshmallow", 18
+    )
+    return out.getvalue()
+
+
+def run_fresh() -> tuple[list[dict[str, Any]], str]:
+    """Both measurements in a process of their own, untouched by what the bench did before."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.in_process", "--json"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    document = json.loads(result.stdout)
+    return document["rows"], document["profile"]
 
 
 def _p99(samples: list[float]) -> float:
@@ -187,5 +218,9 @@ def summary(operation: str, app_samples: list[float], raw_samples: list[float]) 
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(row)
+    rows = run()
+    if "--json" in sys.argv:
+        print(json.dumps({"rows": rows, "profile": profile_get()}))
+    else:
+        for row in rows:
+            print(row)

@@ -7,12 +7,8 @@ same run are the figures to compare.
 from __future__ import annotations
 
 import contextlib
-import copy
-import cProfile
-import io
 import os
 import platform
-import pstats
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,30 +34,13 @@ def _machine() -> str:
     )
 
 
-def _profile_get() -> str:
-    """Where the in-process time of a GET goes: the top functions by cumulative time."""
-    handler = in_process.app_handler()
-    event = in_process.EVENTS["get"]
-    profiler = cProfile.Profile()
-    with contextlib.redirect_stdout(io.StringIO()):
-        profiler.enable()
-        for _ in range(2000):
-            handler(copy.copy(event), None)
-        profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-        r"chalicelib|app\.py|powertools|marshmallow", 18
-    )
-    return out.getvalue()
-
-
 def main() -> int:
     # Against DynamoDB Local first: the in-process part replaces the client with its stub for the rest of the run.
     with DynamoDBLocal(port=free_port()) as dynamodb:
         e2e_rows = end_to_end.run(dynamodb.endpoint)
         start = cold_start.run(dynamodb.endpoint, end_to_end.existing_customer(dynamodb.endpoint))
     growth_rows = growth.run()
-    in_process_rows = in_process.run()
+    in_process_rows, profile = in_process.run_fresh()
     lines = [f"# Benchmark results\n\nRun {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}.\n"]
     lines.append("## 1. In-process overhead (DynamoDB answered by an in-memory stub)\n")
     lines.append("| operation | app p50 µs | raw p50 µs | overhead p50 µs | target | app p99 µs | raw p99 µs |")
@@ -112,7 +91,7 @@ def main() -> int:
             f"{row['filtered_rcu']:g} | {row['scan_ms']:,.0f} | {row['scan_rcu']:,g} |"
         )
 
-    lines.append("\n## Where the in-process time of a GET goes\n\n```\n" + _profile_get().strip() + "\n```\n")
+    lines.append("\n## Where the in-process time of a GET goes\n\n```\n" + profile.strip() + "\n```\n")
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

@@ -3,7 +3,10 @@
 Each request writes one JSON line: what happened (route, status, latency, error
 code) and, in the same line, its metrics in CloudWatch Embedded Metric Format
 (EMF is any JSON log event with an ``_aws`` member, so CloudWatch extracts the
-metrics from that line: no second line, no API call). Lines never carry a body,
+metrics from that line: no second line, no API call). The metrics are kept per
+request, in a context variable: Powertools' Metrics keeps one set per process,
+which `chalice local`'s threads (and any threaded server) would share and mix,
+and serialises it with validation on every flush; our names and units are fixed. Lines never carry a body,
 a query string, header values or an exception message built from input: names,
 emails, phones, addresses and birth dates stay out by construction, and
 tests/unit/test_logs.py checks it over the whole API surface.
@@ -20,11 +23,13 @@ import json
 import logging
 import os
 import sys
+import time
+from collections import Counter
+from contextvars import ContextVar
 from typing import IO, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.stages import APP_NAME
 
@@ -91,7 +96,19 @@ logger = Logger(
         json_serializer=_ENCODER.encode, json_deserializer=_message, use_rfc3339=True, utc=True, location=None
     ),
 )
-metrics = Metrics(namespace="CustomerApi", service=SERVICE)
+NAMESPACE = "CustomerApi"
+# Every metric the app emits, with its unit: a new one is added here first.
+UNITS = {
+    "CustomersCreated": "Count",
+    "CustomersUpdated": "Count",
+    "CustomersDeleted": "Count",
+    "ValidationFailures": "Count",
+    "Conflicts": "Count",
+    "StoreUnavailable": "Count",
+    "DynamoDBThrottles": "Count",
+    "Latency": "Milliseconds",
+}
+_counts: ContextVar[Counter[str] | None] = ContextVar("request_metrics", default=None)
 
 
 def restore_log_level() -> None:
@@ -99,9 +116,18 @@ def restore_log_level() -> None:
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
 
 
+def start_metrics() -> None:
+    """A fresh set of counts for the request this thread is serving."""
+    _counts.set(Counter())
+
+
 def count(name: str) -> None:
     """One occurrence of a business event (created, conflict, ...), sent with the request's line."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if name not in UNITS:
+        raise ValueError(f"unknown metric {name!r}: add it to UNITS")
+    counts = _counts.get()
+    if counts is not None:  # outside a request (scripts, table set-up) nothing is sent
+        counts[name] += 1
 
 
 def count_throttle() -> None:
@@ -110,8 +136,17 @@ def count_throttle() -> None:
 
 
 def request_metrics(latency_ms: float) -> dict[str, Any]:
-    """The request's metrics (its latency and what it counted) as EMF members for its log line; then forget them."""
-    metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    document = metrics.serialize_metric_set()
-    metrics.clear_metrics()
-    return dict(document)
+    """The request's EMF members (its latency and what it counted) for its log line; then forget them."""
+    values: dict[str, int | float] = {**(_counts.get() or {})}
+    _counts.set(None)
+    values["Latency"] = latency_ms
+    definitions = [{"Name": name, "Unit": UNITS[name]} for name in values]
+    document: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [["service"]], "Metrics": definitions}],
+        },
+        "service": SERVICE,
+    }
+    document.update(values)
+    return document

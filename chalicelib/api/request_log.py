@@ -11,7 +11,7 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.customers.model import RESPONSE_FIELDS
-from chalicelib.observability import logger, request_metrics
+from chalicelib.observability import logger, request_metrics, start_metrics
 
 # Names only, never values, and only names the API defines: a client's unknown keys
 # or parameters may themselves be personal data ({"jane@example.com": 1}).
@@ -30,6 +30,7 @@ def request_id_of(request: Request) -> str:
 def request_scope(request: Request) -> Iterator[str]:
     """Tag every log line of this request; thread-safe, since `chalice local` serves requests in threads."""
     request_id = request_id_of(request)
+    start_metrics()
     logger.thread_safe_append_keys(
         request_id=request_id, method=request.method, route=(request.context or {}).get("resourcePath")
     )

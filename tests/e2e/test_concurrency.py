@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -83,3 +84,19 @@ def test_twenty_unkeyed_creates_with_one_email_make_exactly_one_customer(live_st
     assert all(r.json()["error"]["code"] == "email_in_use" for r in responses if r.status_code == 409)
     page = requests.get(f"{live_stack.base_url}/customers?limit=100", timeout=TIMEOUT).json()
     assert [c["email_address"].lower() for c in page["customers"]].count("race.email@example.com") == 1
+
+
+def test_concurrent_requests_each_log_their_own_metrics(live_stack: LiveStack) -> None:
+    # Given twenty creates at once, on a server that serves each in its own thread
+    def post(index: int) -> requests.Response:
+        body = new_customer(f"metrics.{index}@example.com")
+        return requests.post(f"{live_stack.base_url}/customers", json=body, timeout=TIMEOUT)
+
+    responses = race(20, post)
+    assert {r.status_code for r in responses} == {201}
+    request_ids = {r.headers["X-Request-Id"] for r in responses}
+    # Then each request's one log line carries exactly its own count, never a neighbour's
+    lines = [json.loads(line) for line in live_stack.output().splitlines() if line.startswith("{")]
+    ours = [line for line in lines if line.get("request_id") in request_ids]
+    assert len(ours) == 20
+    assert all(line["CustomersCreated"] == 1 and "_aws" in line for line in ours)
