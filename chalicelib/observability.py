@@ -58,6 +58,21 @@ def _message(text: Any) -> Any:
     return json.loads(text) if isinstance(text, str) and text[:1] in ("{", "[") else text
 
 
+_last_second: tuple[int, str] = (-1, "")  # one reference, swapped whole, so threads never see half of it
+
+
+def _timestamp(created: float) -> str:
+    """The format Powertools writes with use_rfc3339 and utc (2024-05-01T12:00:00.123+00:00); the
+    date and time are formatted once a second rather than on every line."""
+    global _last_second
+    second = int(created)
+    cached, text = _last_second
+    if cached != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = (second, text)
+    return f"{text}.{int((created - second) * 1000):03d}+00:00"
+
+
 class LeanFormatter(LambdaPowertoolsFormatter):
     """Powertools' formatter with a fast path for the ordinary record: a plain message, no exception.
 
@@ -69,7 +84,11 @@ class LeanFormatter(LambdaPowertoolsFormatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info or record.args or record.stack_info or not isinstance(record.msg, str):
             return super().format(record)
-        log: dict[str, Any] = {"level": record.levelname, "message": record.msg, "timestamp": self.formatTime(record)}
+        log: dict[str, Any] = {
+            "level": record.levelname,
+            "message": record.msg,
+            "timestamp": _timestamp(record.created),
+        }
         for key, value in self.log_format.items():
             if value is not None and key not in _RESERVED and key not in log:
                 log[key] = value

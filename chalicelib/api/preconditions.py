@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.customers.conditions import Preconditions, VersionCondition
+from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions, VersionCondition
 from chalicelib.customers.errors import ValidationFailed
 
 # One list member: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, with etagc = %x21 / %x23-7E /
@@ -60,6 +60,8 @@ def parse_condition(header: str, value: str | None, *, weak_comparison: bool) ->
 
 
 def parse_preconditions(if_match: str | None, if_none_match: str | None) -> Preconditions:
+    if if_match is None and if_none_match is None:
+        return UNCONDITIONAL
     return Preconditions(
         parse_condition("If-Match", if_match, weak_comparison=False),
         parse_condition("If-None-Match", if_none_match, weak_comparison=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,11 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.customers.model import RESPONSE_FIELDS
-from chalicelib.observability import logger, request_metrics, start_metrics
+from chalicelib.observability import SERVICE, logger, request_metrics, start_metrics
+
+# The standard-library logger under Powertools' Logger (same handler, same formatter): the
+# request line goes to it directly, one wrapper call fewer on every request.
+_request_log = logging.getLogger(SERVICE)
 
 # Names only, never values, and only names the API defines: a client's unknown keys
 # or parameters may themselves be personal data ({"jane@example.com": 1}).
@@ -51,6 +56,6 @@ def finish(response: Response, started: float) -> None:
             name if name in LOGGABLE_NAMES else "<unknown>" for name in body["error"].get("details", {})
         )
     if response.status_code >= 500:
-        logger.error("request failed", extra=fields)
+        _request_log.error("request failed", extra=fields)
     else:
-        logger.info("request", extra=fields)
+        _request_log.info("request", extra=fields)
