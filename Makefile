@@ -85,20 +85,20 @@ test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, ser
 
 package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) and zip for STAGE into dist/STAGE
 	rm -rf $(DIST)
-	$(PY) -m scripts.package $(STAGE) $(DIST)
+	$(PY) -m scripts.deploy.package $(STAGE) $(DIST)
 	@ls -l $(DIST)
 
 deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy, API settings and alarms; prints the URL
-	$(PY) -m scripts.data_stack deploy $(STAGE)
+	$(PY) -m scripts.deploy.data_stack deploy $(STAGE)
 	$(BIN)/chalice deploy --stage $(STAGE)
-	$(PY) -m scripts.api_settings $(STAGE)
+	$(PY) -m scripts.deploy.api_settings $(STAGE)
 	@$(BIN)/chalice url --stage $(STAGE)
 
 delete: $(STAMP) ## Remove STAGE's function, API and alarms; dev's tables too, prod's never
 	$(BIN)/chalice delete --stage $(STAGE)
-	$(PY) -m scripts.api_settings $(STAGE) --delete-alarms
+	$(PY) -m scripts.deploy.api_settings $(STAGE) --delete-alarms
 	@if [ "$(STAGE)" = prod ]; then echo "Kept the prod data stack (customer data is never deleted by a command)."; \
-	else $(PY) -m scripts.data_stack delete $(STAGE); fi
+	else $(PY) -m scripts.deploy.data_stack delete $(STAGE); fi
 
 logs: $(STAMP) ## Tail STAGE's function logs
 	$(BIN)/chalice logs --stage $(STAGE) --follow

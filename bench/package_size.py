@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from scripts.package import package
+from scripts.deploy.package import package
 
 
 def run(stages: tuple[str, ...] = ("dev", "prod")) -> dict[str, int]:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts import api_settings
+from scripts.deploy import api_settings
 
 
 @pytest.fixture

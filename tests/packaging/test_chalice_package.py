@@ -16,7 +16,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.config import Settings, get_settings
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.package import package
+from scripts.deploy.package import package
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -15,8 +15,8 @@ import pytest
 from chalicelib.config import get_settings
 from chalicelib.stages import DEPLOYED_STAGES, table_name
 from chalicelib.storage.tables import ALL_TABLES, TableSpec
-from scripts import generate_infra
 from scripts.chalice_config import stage_environment
+from scripts.deploy import generate_infra
 from scripts.paths import ROOT
 
 STAGES = DEPLOYED_STAGES
@@ -24,7 +24,7 @@ STAGES = DEPLOYED_STAGES
 
 def checked_in(stage: str) -> dict[str, Any]:
     path = generate_infra.template_path(stage)
-    assert path.exists(), f"{path} is missing: run `python -m scripts.generate_infra`"
+    assert path.exists(), f"{path} is missing: run `python -m scripts.deploy.generate_infra`"
     template: dict[str, Any] = json.loads(path.read_text())
     return template
 
@@ -40,7 +40,7 @@ def tables(stage: str) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("stage", STAGES)
 def test_checked_in_template_is_what_the_generator_produces(stage: str) -> None:
     assert checked_in(stage) == generate_infra.generate(stage), (
-        f"infra/tables-{stage}.json is stale: run `python -m scripts.generate_infra {stage}`"
+        f"infra/tables-{stage}.json is stale: run `python -m scripts.deploy.generate_infra {stage}`"
     )
 
 
@@ -65,8 +65,8 @@ def test_check_mode_names_each_stale_or_missing_file(project_copy: Path, capsys:
     assert generate_infra.main(["--check"], root=project_copy) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
-        "infra/tables-dev.json is stale: run `python -m scripts.generate_infra dev`",
-        "infra/tables-prod.json is missing: run `python -m scripts.generate_infra prod`",
+        "infra/tables-dev.json is stale: run `python -m scripts.deploy.generate_infra dev`",
+        "infra/tables-prod.json is missing: run `python -m scripts.deploy.generate_infra prod`",
     ]
 
     assert generate_infra.main(["dev", "prod"], root=project_copy) == 0

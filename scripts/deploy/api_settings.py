@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, resource_name, table_name
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.app_template import api_name
+from scripts.deploy.app_template import api_name
 from scripts.paths import ROOT
 
 
