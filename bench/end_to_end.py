@@ -29,13 +29,27 @@ def _quantiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), statistics.quantiles(samples, n=100)[98]
 
 
-def _time(call: Callable[[int], Any], repetitions: int) -> list[float]:
-    samples = []
+def _elapsed_ms(call: Callable[[int], Any], index: int) -> float:
+    started = time.perf_counter()
+    call(index)
+    return (time.perf_counter() - started) * 1000
+
+
+def _paired(
+    app_call: Callable[[int], Any], raw_call: Callable[[int], Any], repetitions: int
+) -> tuple[list[float], list[float]]:
+    """App and floor call by call, each going first in turn: DynamoDB Local's own drift (its JIT,
+    its garbage collector, the machine) then touches both sides alike."""
+    app_samples: list[float] = []
+    raw_samples: list[float] = []
     for index in range(repetitions):
-        started = time.perf_counter()
-        call(index)
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+        if index % 2:
+            app_samples.append(_elapsed_ms(app_call, index))
+            raw_samples.append(_elapsed_ms(raw_call, index))
+        else:
+            raw_samples.append(_elapsed_ms(raw_call, index))
+            app_samples.append(_elapsed_ms(app_call, index))
+    return app_samples, raw_samples
 
 
 def run(endpoint: str, repetitions: int = REPETITIONS) -> list[dict[str, Any]]:
@@ -148,8 +162,7 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
         ("list page", app_list, raw_list),
         ("DELETE", app_delete, raw_delete),
     ):
-        raw_samples = _time(raw_call, repetitions)
-        app_samples = _time(app_call, repetitions)
+        app_samples, raw_samples = _paired(app_call, raw_call, repetitions)
         (app_p50, app_p99), (raw_p50, raw_p99) = _quantiles(app_samples), _quantiles(raw_samples)
         rows.append(
             {
