@@ -145,7 +145,7 @@ def measure(call: Callable[[], Any], repetitions: int) -> list[float]:
     return samples
 
 
-def run(repetitions: int = 3000, blocks: int = 10) -> list[dict[str, Any]]:
+def run(repetitions: int = 4000, blocks: int = 20) -> list[dict[str, Any]]:
     """App and raw in alternating blocks, so a drift in the machine's speed touches both alike.
 
     The app's log lines (its metrics inside) are written to /dev/null: a real write per
@@ -169,10 +169,16 @@ def run(repetitions: int = 3000, blocks: int = 10) -> list[dict[str, Any]]:
                 via_raw()
             app_samples: list[float] = []
             raw_samples: list[float] = []
+            overheads: list[float] = []  # per block: both sides ran at the same moment's speed
             for _ in range(blocks):
-                app_samples += measure(via_app, repetitions // blocks)
-                raw_samples += measure(via_raw, repetitions // blocks)
-            rows.append(summary(operation, app_samples, raw_samples))
+                app_block = measure(via_app, repetitions // blocks)
+                raw_block = measure(via_raw, repetitions // blocks)
+                overheads.append(statistics.median(app_block) - statistics.median(raw_block))
+                app_samples += app_block
+                raw_samples += raw_block
+            row = summary(operation, app_samples, raw_samples)
+            row["overhead_p50_us"] = statistics.median(overheads)
+            rows.append(row)
     return rows
 
 
