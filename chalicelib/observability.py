@@ -24,7 +24,6 @@ import logging
 import os
 import sys
 import time
-from collections import Counter
 from contextvars import ContextVar
 from typing import IO, Any, cast
 
@@ -127,7 +126,7 @@ UNITS = {
     "DynamoDBThrottles": "Count",
     "Latency": "Milliseconds",
 }
-_counts: ContextVar[Counter[str] | None] = ContextVar("request_metrics", default=None)
+_counts: ContextVar[dict[str, int] | None] = ContextVar("request_metrics", default=None)
 
 
 def restore_log_level() -> None:
@@ -137,7 +136,7 @@ def restore_log_level() -> None:
 
 def start_metrics() -> None:
     """A fresh set of counts for the request this thread is serving."""
-    _counts.set(Counter())
+    _counts.set({})
 
 
 def count(name: str) -> None:
@@ -146,7 +145,7 @@ def count(name: str) -> None:
         raise ValueError(f"unknown metric {name!r}: add it to UNITS")
     counts = _counts.get()
     if counts is not None:  # outside a request (scripts, table set-up) nothing is sent
-        counts[name] += 1
+        counts[name] = counts.get(name, 0) + 1
 
 
 def count_throttle() -> None:

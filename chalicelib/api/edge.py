@@ -21,7 +21,7 @@ from chalicelib.api.errors import envelope_chalice_error, error_response
 from chalicelib.api.parameters import refuse_query_params
 from chalicelib.api.preconditions import etag, parse_preconditions
 from chalicelib.api.representation import dump_customer
-from chalicelib.api.request_log import finish, request_scope
+from chalicelib.api.request_log import begin, finish
 from chalicelib.api.request_parsing import query_params, read_json_object
 from chalicelib.config import get_settings
 from chalicelib.customers.conditions import Preconditions
@@ -76,12 +76,13 @@ class Edge:
         """The middleware: deadline, log keys, one envelope for every error, CORS, the log line and metrics."""
         started = time.perf_counter()
         start_request(event.lambda_context)
-        with request_scope(event) as request_id:
-            response = envelope_chalice_error(get_response(event), request_id)
-            response.headers["X-Request-Id"] = request_id
-            with_cors_headers(response, self._app.api.cors)
-            finish(response, started)
-            return response
+        request_id = begin(event)
+        # Chalice answers anything a view raises (its own 500 at worst), so a response always comes back.
+        response = envelope_chalice_error(get_response(event), request_id)
+        response.headers["X-Request-Id"] = request_id
+        with_cors_headers(response, self._app.api.cors)
+        finish(response, started)
+        return response
 
 
 def customer_response(customer: Customer, status: int = 200, **headers: str) -> Response:

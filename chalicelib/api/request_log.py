@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from chalice.app import Request, Response
@@ -25,28 +23,24 @@ LOGGABLE_NAMES = frozenset(
 )
 
 
-def request_id_of(request: Request) -> str:
-    """API Gateway's request id (the one in its access logs), or a fresh one under `chalice local`."""
+def begin(request: Request) -> str:
+    """Tag every log line of this request and start its metrics; return its id.
+
+    Thread-safe (context variables), since `chalice local` serves requests in threads;
+    :func:`finish` ends what this starts.
+    """
     context = request.context or {}
-    return str(context.get("requestId") or uuid.uuid4())
-
-
-@contextmanager
-def request_scope(request: Request) -> Iterator[str]:
-    """Tag every log line of this request; thread-safe, since `chalice local` serves requests in threads."""
-    request_id = request_id_of(request)
+    request_id = str(context.get("requestId") or uuid.uuid4())
     start_metrics()
-    logger.thread_safe_append_keys(
-        request_id=request_id, method=request.method, route=(request.context or {}).get("resourcePath")
-    )
-    try:
-        yield request_id
-    finally:
-        logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(request_id=request_id, method=request.method, route=context.get("resourcePath"))
+    return request_id
 
 
 def finish(response: Response, started: float) -> None:
-    """Log the request's one line, its metrics (latency plus what the request counted) in it."""
+    """Log the request's one line, its metrics (latency plus what the request counted) in it; untag the thread.
+
+    The request id is API Gateway's (the one in its access logs), or a fresh one under `chalice local`.
+    """
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     fields: dict[str, Any] = {"status": response.status_code, "latency_ms": latency_ms, **request_metrics(latency_ms)}
     body = response.body
@@ -59,3 +53,4 @@ def finish(response: Response, started: float) -> None:
         _request_log.error("request failed", extra=fields)
     else:
         _request_log.info("request", extra=fields)
+    logger.thread_safe_clear_keys()
