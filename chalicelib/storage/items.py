@@ -118,10 +118,11 @@ def customer_item(customer: Customer) -> Item:
 
 
 def customer_from_item(item: Mapping[str, Any]) -> Customer:
-    customer: dict[str, Any] = {}
-    for name, value in item.items():
-        if name not in _STORAGE_ONLY:
-            text = value.get("S")  # most attributes are strings: no dispatch for them
-            customer[name] = text if text is not None else value_of(value)
+    # Most attributes are strings: they are taken as they are, without a call per value.
+    customer = {
+        name: value["S"] if "S" in value else value_of(value)
+        for name, value in item.items()
+        if name not in _STORAGE_ONLY
+    }
     customer["version"] = int(customer["version"])
     return cast(Customer, customer)
