@@ -45,8 +45,14 @@ class Settings:
 
     @property
     def call_seconds(self) -> float:
-        """The longest one DynamoDB call can take: every attempt timing out, plus botocore's backoff."""
-        return self.dynamodb_max_attempts * (self.dynamodb_connect_timeout + self.dynamodb_read_timeout) + 1.0
+        """The longest one DynamoDB call can take: every attempt timing out, plus botocore's backoff.
+
+        Standard mode sleeps up to 1 s, 2 s, 4 s ... between attempts (throttling's base is
+        1 s); one more second covers connection set-up. 13 s with the defaults.
+        """
+        attempts = self.dynamodb_max_attempts
+        backoff: int = 2 ** (attempts - 1) - 1
+        return attempts * (self.dynamodb_connect_timeout + self.dynamodb_read_timeout) + backoff + 1.0
 
 
 def _int(name: str, default: int, *, minimum: int = 1) -> int:

@@ -81,11 +81,12 @@ class LeanFormatter(LambdaPowertoolsFormatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        if record.exc_info or record.args or record.stack_info or not isinstance(record.msg, str):
+        message = record.msg
+        if record.exc_info or record.args or record.stack_info or not isinstance(message, str) or message[:1] in "{[":
             return super().format(record)
         log: dict[str, Any] = {
             "level": record.levelname,
-            "message": record.msg,
+            "message": message,
             "timestamp": _timestamp(record.created),
         }
         for key, value in self.log_format.items():
@@ -98,6 +99,8 @@ class LeanFormatter(LambdaPowertoolsFormatter):
         trace = os.environ.get(_TRACE_ID_VARIABLE)
         if trace:
             log["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
+        if None in log.values():  # as Powertools does: a key without a value is left out
+            log = {key: value for key, value in log.items() if value is not None}
         return self.serialize(log)
 
 

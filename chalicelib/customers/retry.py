@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from chalicelib.customers.errors import StoreBusy, WriteConflict
+from chalicelib.observability import logger
 
 T = TypeVar("T")
 # Five attempts resolve any realistic contention on one customer; more would only
@@ -35,6 +36,7 @@ def retry_on_conflict(step: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) 
             return step()
         except StoreBusy:
             if attempt == attempts:
+                logger.warning("DynamoDB transaction contention outlasted the retries", extra={"attempts": attempts})
                 raise
             # Another transaction is finishing: give it a few milliseconds, jittered.
             time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not crypto

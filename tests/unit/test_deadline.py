@@ -71,3 +71,13 @@ def test_request_with_time_left_is_served(api: Api, remaining_ms: int) -> None:
 def test_request_without_a_lambda_context_uses_the_fallback_budget(api: Api) -> None:
     response = app(get_event(str(uuid.uuid4())), None)
     assert response["statusCode"] == 404
+
+
+def test_first_request_of_a_process_uses_the_configured_call_time(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given one attempt per call (a call then takes at most 4 s) and a process that has served nothing yet
+    monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
+    wiring.reset()
+    # When its first request has 8 s left
+    response = app(get_event(str(uuid.uuid4())), LambdaContext(remaining_ms=8_000))
+    # Then it is served (404: no such customer), not refused with the default call time's reserve
+    assert response["statusCode"] == 404
