@@ -22,22 +22,15 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
+from chalicelib.storage.items import customer_item
 from scripts.paths import ROOT
 
 CUSTOMER_ID = str(SAMPLE_CUSTOMERS[0]["customer_id"])
-_serializer = TypeSerializer()
-ITEM = {
-    name: _serializer.serialize(value)
-    for name, value in {
-        **SAMPLE_CUSTOMERS[0],
-        "created_at": "2024-05-01T12:00:00Z",
-        "updated_at": "2024-05-01T12:00:00Z",
-        "version": 1,
-    }.items()
-}
+# The first sample customer as the app stores it (index keys included), so the stub answers what DynamoDB would.
+ITEM = customer_item(
+    {**SAMPLE_CUSTOMERS[0], "created_at": "2024-05-01T12:00:00Z", "updated_at": "2024-05-01T12:00:00Z", "version": 1}  # type: ignore[typeddict-item]
+)
 CREATE_BODY = {
     "first_name": "John",
     "last_name": "Doe",

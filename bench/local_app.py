@@ -28,11 +28,10 @@ def start_app(endpoint: str, prefix: str) -> Any:
     from app import app
     from chalicelib import wiring
     from chalicelib.observability import SERVICE
-    from chalicelib.storage.provisioning import create_missing_tables
 
     for handler in logging.getLogger(SERVICE).handlers:  # log lines are produced, then dropped
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(io.StringIO())
     wiring.reset()
-    create_missing_tables(wiring.dynamodb_client(), wiring.components().settings)
+    wiring.create_missing_tables()
     return app

@@ -49,6 +49,11 @@ def start_request(lambda_context: Any) -> None:
     _started.set((time.monotonic(), None if remaining is None else remaining() / 1000))
 
 
+def end_request() -> None:
+    """The request is answered: calls made afterwards in this thread (scripts, tests) have no deadline."""
+    _started.set(None)
+
+
 def out_of_time() -> bool:
     """True once the request may not start another call; never outside a request (scripts, table setup)."""
     started = _started.get()

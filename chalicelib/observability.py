@@ -52,9 +52,13 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+def _looks_like_json(text: str) -> bool:
+    return text[:1] in ("{", "[")
+
+
 def _message(text: Any) -> Any:
     """Powertools tries to JSON-decode every message; ours are plain words, so only try what looks like JSON."""
-    return json.loads(text) if isinstance(text, str) and text[:1] in ("{", "[") else text
+    return json.loads(text) if isinstance(text, str) and _looks_like_json(text) else text
 
 
 _last_second: tuple[int, str] = (-1, "")  # one reference, swapped whole, so threads never see half of it
@@ -82,7 +86,8 @@ class LeanFormatter(LambdaPowertoolsFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.msg
-        if record.exc_info or record.args or record.stack_info or not isinstance(message, str) or message[:1] in "{[":
+        plain = isinstance(message, str) and not _looks_like_json(message)
+        if record.exc_info or record.args or record.stack_info or not plain:
             return super().format(record)
         log: dict[str, Any] = {
             "level": record.levelname,
@@ -149,11 +154,6 @@ def count(name: str) -> None:
     counts = _counts.get()
     if counts is not None:  # outside a request (scripts, table set-up) nothing is sent
         counts[name] = counts.get(name, 0) + 1
-
-
-def count_throttle() -> None:
-    """DynamoDB throttled us even after botocore's retries."""
-    count("DynamoDBThrottles")
 
 
 def request_metrics(latency_ms: float) -> dict[str, Any]:

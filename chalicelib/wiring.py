@@ -66,6 +66,14 @@ def dynamodb_client() -> DynamoDBClient:
     return components().client
 
 
+def create_missing_tables() -> list[str]:
+    """Create the current settings' missing tables (for `make run`, the tests and the bench, never the Lambda)."""
+    from chalicelib.storage import provisioning  # imported here: provisioning is not on the Lambda's path
+
+    built = components()
+    return provisioning.create_missing_tables(built.client, built.settings)
+
+
 def reset(*, client: DynamoDBClient | None = None) -> None:
     """Forget settings and everything built from them (tests and the bench change the environment).
 

@@ -27,7 +27,7 @@ from chalicelib.config import get_settings
 from chalicelib.customers.conditions import Preconditions
 from chalicelib.customers.errors import DomainError
 from chalicelib.customers.model import Customer
-from chalicelib.deadline import start_request
+from chalicelib.deadline import end_request, start_request
 
 # Content types are checked by read_json_object so that a wrong one gets the error
 # envelope and a precise message; Chalice's own check would also refuse GETs.
@@ -76,13 +76,16 @@ class Edge:
         """The middleware: deadline, log keys, one envelope for every error, CORS, the log line and metrics."""
         started = time.perf_counter()
         start_request(event.lambda_context)
-        request_id = begin(event)
-        # Chalice answers anything a view raises (its own 500 at worst), so a response always comes back.
-        response = envelope_chalice_error(get_response(event), request_id)
-        response.headers["X-Request-Id"] = request_id
-        with_cors_headers(response, self._app.api.cors)
-        finish(response, started)
-        return response
+        try:
+            request_id = begin(event)
+            # Chalice answers anything a view raises (its own 500 at worst), so a response always comes back.
+            response = envelope_chalice_error(get_response(event), request_id)
+            response.headers["X-Request-Id"] = request_id
+            with_cors_headers(response, self._app.api.cors)
+            finish(response, started)
+            return response
+        finally:
+            end_request()
 
 
 def customer_response(customer: Customer, status: int = 200, **headers: str) -> Response:

@@ -26,6 +26,7 @@ LOGGABLE_NAMES = frozenset(
 def begin(request: Request) -> str:
     """Tag every log line of this request and start its metrics; return its id.
 
+    The id is API Gateway's (the one in its access logs), or a fresh one under `chalice local`.
     Thread-safe (context variables), since `chalice local` serves requests in threads;
     :func:`finish` ends what this starts.
     """
@@ -37,10 +38,7 @@ def begin(request: Request) -> str:
 
 
 def finish(response: Response, started: float) -> None:
-    """Log the request's one line, its metrics (latency plus what the request counted) in it; untag the thread.
-
-    The request id is API Gateway's (the one in its access logs), or a fresh one under `chalice local`.
-    """
+    """Log the request's one line, its metrics (latency plus what the request counted) in it; untag the thread."""
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     fields: dict[str, Any] = {"status": response.status_code, "latency_ms": latency_ms, **request_metrics(latency_ms)}
     body = response.body

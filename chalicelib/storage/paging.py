@@ -8,14 +8,13 @@ only signs and returns positions; :func:`is_position` is how it learns that a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.customers.model import Customer, Filter, is_customer_id
 from chalicelib.customers.ports import Page, Position
 from chalicelib.storage.items import INDEX_FOR_FIELD, customer_from_item, index_value
 from chalicelib.storage.store_errors import store_errors
-from chalicelib.storage.tables import CUSTOMERS, FILTER_SHARDS, IndexSpec
+from chalicelib.storage.tables import CUSTOMERS, IndexSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,7 +40,7 @@ def is_position(position: Position, where: Filter | None) -> bool:
     shard, key = position.get("shard"), position.get("key")
     if index is None or set(position) != {"shard", "key"} or isinstance(shard, bool) or not isinstance(shard, int):
         return False
-    if not 0 <= shard < (FILTER_SHARDS if index.sharded else 1):
+    if not 0 <= shard < index.shard_count:
         return False
     if key is None:
         return True
@@ -80,7 +79,7 @@ def index_page(client: DynamoDBClient, table: str, limit: int, position: Positio
     shard = int(position["shard"]) if position else 0
     start = position.get("key") if position else None
     customers: list[Customer] = []
-    for step in _shards(shard, index):
+    for step in range(shard, index.shard_count):
         room = limit - len(customers)
         request: QueryInputTypeDef = {
             "TableName": table,
@@ -104,10 +103,6 @@ def index_page(client: DynamoDBClient, table: str, limit: int, position: Positio
         if last_key:  # DynamoDB stopped at 1 MB: continue from there
             return Page(customers, {"shard": step, "key": _plain(dict(last_key))})
         start = None
-        if len(customers) == limit and step + 1 < (FILTER_SHARDS if index.sharded else 1):
+        if len(customers) == limit and step + 1 < index.shard_count:
             return Page(customers, {"shard": step + 1, "key": None})
     return Page(customers, None)
-
-
-def _shards(first: int, index: IndexSpec) -> Iterator[int]:
-    yield from range(first, FILTER_SHARDS if index.sharded else 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -26,7 +26,7 @@ from chalicelib.customers.errors import (
 from chalicelib.customers.model import Customer, CustomerChanges, Filter, email_key
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
 from chalicelib.storage import paging
-from chalicelib.storage.items import WRITE_ID, customer_from_item, customer_item, from_item, index_keys, to_item
+from chalicelib.storage.items import WRITE_ID, customer_from_item, customer_item, index_keys, to_item
 from chalicelib.storage.store_errors import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
@@ -102,13 +102,11 @@ class DynamoDBCustomerRepository(CustomerRepository):
         item = response.get("Item")
         if item is None:
             return None
-        values = from_item(item)
-        expires_at = int(values[IDEMPOTENCY_EXPIRY_ATTRIBUTE])
+        expires_at = int(item[IDEMPOTENCY_EXPIRY_ATTRIBUTE]["N"])
         if expires_at < time.time():  # DynamoDB deletes expired items lazily (within days)
             return None
-        customer = dict(values["customer"])
-        customer["version"] = int(customer["version"])
-        return IdempotencyRecord(key, str(values["fingerprint"]), cast(Customer, customer), expires_at)
+        customer = customer_from_item(item["customer"]["M"])
+        return IdempotencyRecord(key, item["fingerprint"]["S"], customer, expires_at)
 
     def update(
         self, customer_id: str, changes: CustomerChanges, *, updated_at: str, expected_version: int | None = None

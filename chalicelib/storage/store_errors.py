@@ -15,7 +15,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from chalicelib.customers.errors import StoreBusy, StoreUnavailable
 from chalicelib.deadline import out_of_time
-from chalicelib.observability import count_throttle, logger
+from chalicelib.observability import count, logger
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
@@ -84,7 +84,7 @@ class _StoreErrors:
             if _is_transient(error):
                 logger.warning("DynamoDB unavailable", extra={"dynamodb_error": error_code(error)}, exc_info=error)
                 if _is_throttle(error):
-                    count_throttle()
+                    count("DynamoDBThrottles")
                 raise StoreUnavailable() from error
         elif isinstance(error, HTTPClientError | BotocoreConnectionError):  # connection failures and timeouts
             logger.warning("DynamoDB unreachable", extra={"dynamodb_error": type(error).__name__}, exc_info=error)

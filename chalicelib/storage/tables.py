@@ -24,6 +24,10 @@ class IndexSpec:
     field: str | None = None  # the customer field whose value the hash key is made of
     sharded: bool = False  # hash key is "<value>#<shard>", the shard taken from the customer id
 
+    @property
+    def shard_count(self) -> int:
+        return FILTER_SHARDS if self.sharded else 1
+
     def definition(self) -> dict[str, Any]:
         keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
         if self.range_key is not None:

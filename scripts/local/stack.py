@@ -31,10 +31,9 @@ def create_tables(environment: dict[str, str]) -> list[str]:
     """Create the stage's missing tables from chalicelib/storage/tables.py with the given environment."""
     os.environ.update(environment)
     from chalicelib import wiring
-    from chalicelib.storage.provisioning import create_missing_tables
 
     wiring.reset()
-    return create_missing_tables(wiring.dynamodb_client(), wiring.components().settings)
+    return wiring.create_missing_tables()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:

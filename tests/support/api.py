@@ -17,7 +17,6 @@ from chalice.test import Client, HTTPResponse
 from app import app
 from chalicelib import wiring
 from chalicelib.observability import SERVICE, logger
-from chalicelib.storage.provisioning import create_missing_tables
 from chalicelib.storage.tables import ALL_TABLES
 
 JSON = {"Content-Type": "application/json"}
@@ -94,7 +93,7 @@ def api_on(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> Iter
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     forget_cached_wiring()
-    create_missing_tables(wiring.dynamodb_client(), wiring.components().settings)
+    wiring.create_missing_tables()
     try:
         with Client(app, stage_name="test") as client:
             yield Api(client)

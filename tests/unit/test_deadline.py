@@ -81,3 +81,12 @@ def test_first_request_of_a_process_uses_the_configured_call_time(api: Api, monk
     response = app(get_event(str(uuid.uuid4())), LambdaContext(remaining_ms=8_000))
     # Then it is served (404: no such customer), not refused with the default call time's reserve
     assert response["statusCode"] == 404
+
+
+def test_deadline_ends_with_its_request(api: Api) -> None:
+    # Given a customer, then a request whose invocation had no time left (answered 503)
+    customer = create(api)
+    assert app(get_event(customer["customer_id"]), LambdaContext(remaining_ms=0))["statusCode"] == 503
+    # When the same thread then uses the store outside any request (a script, a test, table set-up)
+    # Then that work is not held to the finished request's deadline
+    assert wiring.components().repository.get(customer["customer_id"])["customer_id"] == customer["customer_id"]
