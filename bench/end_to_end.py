@@ -187,7 +187,8 @@ def create_event(i: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from scripts.local.dynamodb_local import DynamoDBLocal, free_port
+    from scripts.local.dynamodb_local import DynamoDBLocal
+    from scripts.local.ports import free_port
 
     with DynamoDBLocal(port=free_port()) as dynamodb:
         for row in run(dynamodb.endpoint):

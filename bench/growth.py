@@ -22,7 +22,8 @@ import boto3
 
 from bench.in_process import _event
 from bench.local_app import start_app
-from scripts.local.dynamodb_local import DynamoDBLocal, free_port
+from scripts.local.dynamodb_local import DynamoDBLocal
+from scripts.local.ports import free_port
 
 SIZES = (1_000, 10_000, 100_000)
 TABLE = "growth-customers"  # what start_app names it

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cold_start, end_to_end, growth, in_process, package_size
-from scripts.local.dynamodb_local import DynamoDBLocal, free_port
+from scripts.local.dynamodb_local import DynamoDBLocal
+from scripts.local.ports import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 IN_PROCESS_TARGETS_US = {"get": 40, "create": 100}

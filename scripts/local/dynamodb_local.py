@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -64,13 +63,6 @@ def install(install_dir: Path = INSTALL_DIR) -> Path:
     return jar
 
 
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now (for tests and the bench, which run their own instances)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def is_dynamodb(endpoint: str) -> bool:
     """True when ``endpoint`` answers like DynamoDB (any signed-looking request gets JSON back)."""
     request = urllib.request.Request(
@@ -89,13 +81,6 @@ def is_dynamodb(endpoint: str) -> bool:
             return b"TableNames" in response.read()
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something accepts connections on ``host:port``."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 @dataclass

@@ -116,3 +116,17 @@ def require_free(host: str, port: int, purpose: str) -> None:
             if error.errno == errno.EADDRINUSE:
                 raise SystemExit(f"error: port {port} ({purpose}) is taken by {describe_listener(port)}.") from None
             raise SystemExit(f"error: cannot listen on {host}:{port} ({purpose}): {error.strerror}.") from None
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (for tests and the bench, which run their own instances)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``host:port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0

@@ -14,8 +14,7 @@ from pathlib import Path
 import requests
 
 from scripts.local.children import die_with_this_process
-from scripts.local.dynamodb_local import free_port, port_in_use
-from scripts.local.ports import command_of
+from scripts.local.ports import command_of, free_port, port_in_use
 from scripts.paths import ROOT
 
 READY_TIMEOUT_SECONDS = 60.0

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.local.dynamodb_local import DynamoDBLocal, free_port, is_dynamodb, port_in_use
+from scripts.local.dynamodb_local import DynamoDBLocal, is_dynamodb
+from scripts.local.ports import free_port, port_in_use
 from scripts.paths import ROOT
 from tests.e2e.stack import LiveStack, all_gone, live_pids
 

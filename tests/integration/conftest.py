@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts.local.dynamodb_local import DynamoDBLocal, free_port
+from scripts.local.dynamodb_local import DynamoDBLocal
+from scripts.local.ports import free_port
 from tests.support import Api, api_on, stage_environment_for
 
 

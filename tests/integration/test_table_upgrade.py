@@ -13,7 +13,8 @@ from chalicelib.config import get_settings
 from chalicelib.customers.model import Filter
 from chalicelib.storage.provisioning import create_missing_tables
 from chalicelib.storage.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
-from scripts.local.dynamodb_local import DynamoDBLocal, free_port
+from scripts.local.dynamodb_local import DynamoDBLocal
+from scripts.local.ports import free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
 
