@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from chalicelib.customers import retry
+from chalicelib.customers.model import Customer
 from chalicelib.customers.service import CustomerService
 from tests.service.fake_repository import InMemoryCustomerRepository
-from tests.service.support import FakeClock, MetricRecorder
+from tests.service.support import FakeClock, MetricRecorder, new_customer
 
 TOKEN_SECRET = b"x" * 32
 
@@ -44,3 +45,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     pauses: list[float] = []
     monkeypatch.setattr(retry, "time", SimpleNamespace(sleep=pauses.append))
     return pauses
+
+
+@pytest.fixture
+def customer(service: CustomerService, clock: FakeClock) -> Customer:
+    """A customer at version 1 holding ada@example.com (in London); the clock then moves on a minute.
+
+    test_get_customer.py has its own, at version 2.
+    """
+    created = service.create_customer(new_customer(email_address="ada@example.com", city="London")).customer
+    clock.advance(60)
+    return created

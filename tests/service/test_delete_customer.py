@@ -23,12 +23,6 @@ from tests.service.support import (
 )
 
 
-@pytest.fixture
-def customer(service: CustomerService) -> Customer:
-    """A customer at version 1 holding ada@example.com."""
-    return service.create_customer(new_customer(email_address="ada@example.com")).customer
-
-
 def test_delete_customer_removes_it(
     service: CustomerService, repository: InMemoryCustomerRepository, customer: Customer
 ) -> None:

@@ -29,15 +29,6 @@ from tests.service.support import (
     new_customer,
 )
 
-
-@pytest.fixture
-def customer(service: CustomerService, clock: FakeClock) -> Customer:
-    """A customer at version 1 holding ada@example.com; the clock then moves on a minute."""
-    created = service.create_customer(new_customer(email_address="ada@example.com", city="London")).customer
-    clock.advance(60)
-    return created
-
-
 # --- blind updates (no precondition, email kept) ----------------------------------------------
 
 
