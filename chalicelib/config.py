@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.stages import LOCAL_STAGE, table_name
-from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_RECORDS, TableSpec
+from chalicelib.stages import LOCAL_STAGE, event_bus_name, table_name
+from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMER_HISTORY, CUSTOMERS, IDEMPOTENCY_RECORDS, TableSpec
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
 # Only for the local stage: tokens signed with it are worthless anywhere else.
@@ -29,6 +29,7 @@ class Settings:
     customers_table: str
     emails_table: str
     idempotency_table: str
+    history_table: str
     dynamodb_endpoint_url: str | None
     aws_region: str
     pagination_secret: bytes
@@ -38,6 +39,12 @@ class Settings:
     dynamodb_read_timeout: float
     request_budget_seconds: float
     seed_enabled: bool
+    restore_window_days: int
+    events_settle_seconds: float
+    event_bus_name: str | None  # None: change events are recorded in the feed but not published
+    parked_records_queue_url: str | None  # where the stream consumer parks a record it cannot process
+    parked_records_dir: str | None  # the same, as files (the local stack)
+    stream_max_attempts: int
 
     def table(self, spec: TableSpec) -> str:
         """This stage's name of the table ``spec`` describes."""
@@ -132,6 +139,7 @@ def get_settings() -> Settings:
         customers_table=_table_name(CUSTOMERS, stage),
         emails_table=_table_name(CUSTOMER_EMAILS, stage),
         idempotency_table=_table_name(IDEMPOTENCY_RECORDS, stage),
+        history_table=_table_name(CUSTOMER_HISTORY, stage),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),
@@ -144,4 +152,30 @@ def get_settings() -> Settings:
         request_budget_seconds=_float("REQUEST_BUDGET_SECONDS", 12.0),
         # Sample data has no place in production: the prod stage sets ENABLE_SEED=false.
         seed_enabled=os.environ.get("ENABLE_SEED", "true").strip().lower() != "false",
+        restore_window_days=_int("RESTORE_WINDOW_DAYS", 30),
+        # GET /events holds back changes younger than this, so a reader's cursor never passes
+        # one still being written (docs/api.md, "Change events").
+        events_settle_seconds=_float("EVENTS_SETTLE_SECONDS", 5.0),
+        event_bus_name=_optional("EVENT_BUS_NAME", None if stage == LOCAL_STAGE else event_bus_name(stage)),
+        parked_records_queue_url=_optional("PARKED_RECORDS_QUEUE_URL"),
+        parked_records_dir=_optional("PARKED_RECORDS_DIR"),
+        # How often the consumer tries a record before parking it (Lambda's own retries stop later).
+        stream_max_attempts=_int("STREAM_MAX_ATTEMPTS", 3),
     )
+
+
+def _optional(name: str, default: str | None = None) -> str | None:
+    """A setting that may be off: unset takes the default, an empty value turns it off."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip() or None
+
+
+def stream_arn() -> str | None:
+    """The customers table's stream, which app.py subscribes the consumer to when it is imported.
+
+    Chalice reads event sources at import, before any request: this one setting is read
+    then (the deploy takes it from the data stack's outputs; the local poller sets it).
+    """
+    return os.environ.get("CUSTOMERS_STREAM_ARN", "").strip() or None

@@ -20,6 +20,20 @@ API_STAGE = "api"
 THROTTLING = {"dev": (50, 100), "prod": (500, 1000)}
 
 
+# The Chalice name of the change-stream consumer (its Lambda is "<app>-<stage>-record_changes").
+CONSUMER_FUNCTION = "record_changes"
+
+
+def event_bus_name(stage: str) -> str:
+    """The EventBridge bus a stage publishes its change events to (defined with its tables)."""
+    return resource_name(stage)
+
+
+def parked_records_queue_name(stage: str) -> str:
+    """The SQS queue where the consumer parks a record it could not process (and Lambda its failures)."""
+    return resource_name(stage, "parked-records")
+
+
 def is_protected(stage: str) -> bool:
     return stage in PROTECTED_STAGES
 

@@ -44,23 +44,37 @@ class TableSpec:
     name_variable: str  # the environment variable that overrides it
     ttl_attribute: str | None = None  # epoch seconds after which DynamoDB deletes the item
     indexes: tuple[IndexSpec, ...] = ()
+    range_key: str | None = None
+    number_keys: frozenset[str] = frozenset()  # key attributes of type N (every other key is S)
+    stream: bool = False  # DynamoDB Streams with old and new images: the source of history and events
 
     def attribute_definitions(self) -> list[dict[str, str]]:
-        names = {self.hash_key}
+        names = {self.hash_key, *([self.range_key] if self.range_key else [])}
         for index in self.indexes:
             names.update(key for key in (index.hash_key, index.range_key) if key is not None)
-        return [{"AttributeName": name, "AttributeType": "S"} for name in sorted(names)]
+        return [
+            {"AttributeName": name, "AttributeType": "N" if name in self.number_keys else "S"}
+            for name in sorted(names)
+        ]
+
+    def key_schema(self) -> list[dict[str, str]]:
+        keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
+        if self.range_key is not None:
+            keys.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
+        return keys
 
     def create_table_request(self, table_name: str) -> dict[str, Any]:
         """Keyword arguments for DynamoDB ``CreateTable`` (on-demand billing)."""
         request: dict[str, Any] = {
             "TableName": table_name,
-            "KeySchema": [{"AttributeName": self.hash_key, "KeyType": "HASH"}],
+            "KeySchema": self.key_schema(),
             "AttributeDefinitions": self.attribute_definitions(),
             "BillingMode": "PAY_PER_REQUEST",
         }
         if self.indexes:
             request["GlobalSecondaryIndexes"] = [index.definition() for index in self.indexes]
+        if self.stream:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
         return request
 
 
@@ -74,14 +88,21 @@ BY_LOYALTY = IndexSpec("by_loyalty", "loyalty_key", "customer_id", field="is_loy
 BY_STATE = IndexSpec("by_state", "state_key", "customer_id", field="state", sharded=True)
 BY_EMAIL = IndexSpec("by_email", "email_key", field="email_address")
 
-# One item per customer, keyed by its UUID.
+STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+# A soft-deleted customer carries the epoch second its restore window ends: DynamoDB's
+# TTL removes it some time after (the app treats it as gone from that second on).
+PURGE_AT_ATTRIBUTE = "purge_at"
+
+# One item per customer, keyed by its UUID. Its stream feeds history and events.
 CUSTOMERS = TableSpec(
     "CustomersTable",
     "customers",
     hash_key="customer_id",
     name_setting="customers_table",
     name_variable="CUSTOMERS_TABLE",
+    ttl_attribute=PURGE_AT_ATTRIBUTE,
     indexes=(BY_STATUS, BY_LOYALTY, BY_STATE, BY_EMAIL),
+    stream=True,
 )
 # One item per lower-cased email address, naming the customer that owns it.
 CUSTOMER_EMAILS = TableSpec(
@@ -103,4 +124,23 @@ IDEMPOTENCY_RECORDS = TableSpec(
     ttl_attribute=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (CUSTOMERS, CUSTOMER_EMAILS, IDEMPOTENCY_RECORDS)
+# One item per change of a customer, keyed by its id and the version the change made,
+# written by the stream consumer (conditionally: a redelivered record writes nothing).
+# The feed index orders every change by when it was recorded, in one partition per month:
+# GET /events reads it oldest first. Items of the consumer's own bookkeeping (delivery
+# attempts of a failing record) live here too, under their own keys, and expire.
+BY_FEED = IndexSpec("by_feed", "feed_bucket", "feed_position")
+HISTORY_EXPIRY_ATTRIBUTE = "expires_at"
+CUSTOMER_HISTORY = TableSpec(
+    "CustomerHistoryTable",
+    "customer-history",
+    hash_key="customer_id",
+    range_key="version",
+    number_keys=frozenset({"version"}),
+    name_setting="history_table",
+    name_variable="CUSTOMER_HISTORY_TABLE",
+    ttl_attribute=HISTORY_EXPIRY_ATTRIBUTE,
+    indexes=(BY_FEED,),
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (CUSTOMERS, CUSTOMER_EMAILS, IDEMPOTENCY_RECORDS, CUSTOMER_HISTORY)
