@@ -18,10 +18,12 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.api.access import READ_SCOPE, WRITE_SCOPE, cors_config
 from chalicelib.api.edge import Edge, customer_response, not_modified
 from chalicelib.api.parameters import parse_customer_id, parse_idempotency_key
-from chalicelib.api.representation import dump_customer
+from chalicelib.api.representation import dump_customer, dump_entry, dump_event, dump_export
 from chalicelib.api.request_parsing import base_path, query_params, resource_url
+from chalicelib.config import stream_arn
 from chalicelib.observability import SERVICE, restore_log_level
-from chalicelib.wiring import customer_service
+from chalicelib.stages import CONSUMER_FUNCTION
+from chalicelib.wiring import change_consumer, customer_service, history_service, privacy_service
 
 # configure_logs=False: app.log is the Powertools logger (same name), which formats as JSON.
 app = Chalice(app_name=SERVICE, configure_logs=False)
@@ -46,7 +48,8 @@ def create_customer() -> Response:
     from chalicelib.api.schemas import load_new_customer
 
     key = parse_idempotency_key(edge.request.headers.get("idempotency-key"))
-    result = customer_service().create_customer(load_new_customer(edge.body()), idempotency_key=key)
+    fields = load_new_customer(edge.body())
+    result = customer_service().create_customer(fields, idempotency_key=key, origin=edge.origin())
     headers = {"Location": resource_url(edge.request, result.customer["customer_id"])}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -65,18 +68,63 @@ def update_customer(customer_id: str) -> Response:
 
     customer_id = parse_customer_id(customer_id)
     changes = load_customer_changes(edge.body())
-    return customer_response(customer_service().update_customer(customer_id, changes, edge.preconditions()))
+    updated = customer_service().update_customer(customer_id, changes, edge.preconditions(), origin=edge.origin())
+    return customer_response(updated)
 
 
 @edge.route(CUSTOMER_PATH, "DELETE", scope=WRITE_SCOPE)
 def delete_customer(customer_id: str) -> Response:
-    customer_service().delete_customer(parse_customer_id(customer_id), edge.preconditions())
+    customer_id = parse_customer_id(customer_id)
+    customer_service().delete_customer(customer_id, edge.preconditions(), origin=edge.origin())
     return Response(body="", status_code=204)
+
+
+@edge.route(f"{CUSTOMER_PATH}/restore", "POST", scope=WRITE_SCOPE)
+def restore_customer(customer_id: str) -> Response:
+    customer_id = parse_customer_id(customer_id)
+    return customer_response(
+        customer_service().restore_customer(customer_id, edge.preconditions(), origin=edge.origin())
+    )
+
+
+@edge.route(f"{CUSTOMER_PATH}/history", "GET", scope=READ_SCOPE, query=True)
+def customer_history(customer_id: str) -> dict[str, Any]:
+    from chalicelib.api.schemas import load_history_query
+
+    customer_id = parse_customer_id(customer_id)
+    query = load_history_query(query_params(edge.request))
+    page = history_service().history(customer_id, query.get("limit"), query.get("next_token"))
+    return {"history": [dump_entry(entry) for entry in page.entries], "next_token": page.next_token}
+
+
+@edge.route(f"{CUSTOMER_PATH}/export", "GET", scope=READ_SCOPE)
+def export_customer(customer_id: str) -> Response:
+    customer_id = parse_customer_id(customer_id)
+    export = privacy_service().export(customer_id)
+    disposition = f'attachment; filename="customer-{customer_id}.json"'
+    return Response(body=dump_export(export), headers={"Content-Disposition": disposition})
+
+
+@edge.route(f"{CUSTOMER_PATH}/erasure", "POST", scope=WRITE_SCOPE)
+def erase_customer(customer_id: str) -> dict[str, Any]:
+    erasure = privacy_service().erase(parse_customer_id(customer_id), origin=edge.origin())
+    return {"customer_id": erasure.customer_id, "erased_at": erasure.erased_at}
+
+
+@edge.route("/events", "GET", scope=READ_SCOPE, query=True)
+def list_events() -> dict[str, Any]:
+    from chalicelib.api.schemas import load_events_query
+
+    query = load_events_query(query_params(edge.request))
+    page = history_service().events(
+        query.get("after"), query.get("limit"), customer_id=query.get("customer_id"), kinds=query.get("kinds")
+    )
+    return {"events": [dump_event(entry) for entry in page.events], "next_cursor": page.next_cursor}
 
 
 @edge.route("/seed", "POST", scope=WRITE_SCOPE)
 def seed() -> Response:
-    report = customer_service().seed_customers()
+    report = customer_service().seed_customers(origin=edge.origin())
     message = f"Created {len(report.created)} sample customers; {len(report.already_present)} were already there."
     if report.email_taken:
         message += f" {len(report.email_taken)} skipped: their email address belongs to another customer."
@@ -115,3 +163,22 @@ def docs_asset(asset_name: str) -> Response:
 def every_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """One error shape for everything the app answers (Chalice's own errors included), CORS, log and metrics."""
     return edge.handle(event, get_response)
+
+
+def record_changes(event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
+    """The change-stream consumer: one history entry and one event per change (chalicelib/customers/consumer.py).
+
+    Lambda delivers a shard's records in order; the answer names the first record to
+    retry (``ReportBatchItemFailures``), so a failure holds up only what comes after it.
+    """
+    records = event.to_dict()["Records"] if hasattr(event, "to_dict") else event["Records"]
+    failed = change_consumer().consume(records)
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
+
+
+# Chalice reads event sources when it imports this file: the stream's ARN comes from the
+# environment (the deploy takes it from the data stack's outputs; the local poller sets it).
+if (CUSTOMERS_STREAM_ARN := stream_arn()) is not None:
+    app.on_dynamodb_record(
+        stream_arn=CUSTOMERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name=CONSUMER_FUNCTION
+    )(record_changes)

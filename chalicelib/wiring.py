@@ -14,10 +14,16 @@ from typing import TYPE_CHECKING
 
 from chalicelib import deadline
 from chalicelib.config import Settings, get_settings
-from chalicelib.customers.service import CustomerService
+from chalicelib.customers.history import HistoryService
+from chalicelib.customers.privacy import PrivacyService
+from chalicelib.customers.service import CustomerService, utc_now
 from chalicelib.observability import count
 from chalicelib.storage.client import build_client
+from chalicelib.storage.history import DynamoDBHistoryRepository
 from chalicelib.storage.repository import DynamoDBCustomerRepository
+
+if TYPE_CHECKING:
+    from chalicelib.customers.consumer import ChangeConsumer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,12 +34,16 @@ class Components:
     settings: Settings
     client: DynamoDBClient
     repository: DynamoDBCustomerRepository
+    history: DynamoDBHistoryRepository
     service: CustomerService
+    history_service: HistoryService
+    privacy: PrivacyService
 
 
 _lock = threading.Lock()  # `chalice local` serves requests in threads
 _components: Components | None = None
 _client_override: DynamoDBClient | None = None
+_consumer: ChangeConsumer | None = None
 
 
 def components() -> Components:
@@ -51,14 +61,71 @@ def _build(settings: Settings) -> Components:
     )
     client = _client_override or build_client(settings)
     repository = DynamoDBCustomerRepository.from_settings(client, settings)
+    history = DynamoDBHistoryRepository(client, settings.history_table)
     service = CustomerService(
-        repository, token_secret=settings.pagination_secret, seed_enabled=settings.seed_enabled, count=count
+        repository,
+        token_secret=settings.pagination_secret,
+        seed_enabled=settings.seed_enabled,
+        restore_window_days=settings.restore_window_days,
+        count=count,
     )
-    return Components(settings, client, repository, service)
+    history_service = HistoryService(
+        repository,
+        history,
+        token_secret=settings.pagination_secret,
+        settle_seconds=settings.events_settle_seconds,
+        clock=utc_now,
+    )
+    privacy = PrivacyService(repository, history, clock=utc_now, count=count)
+    return Components(settings, client, repository, history, service, history_service, privacy)
 
 
 def customer_service() -> CustomerService:
     return components().service
+
+
+def history_service() -> HistoryService:
+    return components().history_service
+
+
+def privacy_service() -> PrivacyService:
+    return components().privacy
+
+
+def change_consumer() -> ChangeConsumer:
+    """The stream consumer, with its event bus and parking lot: built only in the process that consumes."""
+    global _consumer
+    built = components()
+    if _consumer is None:
+        with _lock:
+            if _consumer is None:
+                _consumer = _build_consumer(built)
+    return _consumer
+
+
+def _build_consumer(built: Components) -> ChangeConsumer:
+    from chalicelib.customers.consumer import ChangeConsumer
+    from chalicelib.customers.ports import ParkingLot
+    from chalicelib.storage import outbound, stream_records
+
+    settings = built.settings
+    publisher = None
+    if settings.event_bus_name is not None:
+        publisher = outbound.EventBridgePublisher(settings.event_bus_name, settings.aws_region)
+    parking: ParkingLot = outbound.LoggingParkingLot()
+    if settings.parked_records_queue_url is not None:
+        parking = outbound.QueueParkingLot(settings.parked_records_queue_url, settings.aws_region)
+    elif settings.parked_records_dir is not None:
+        parking = outbound.DirectoryParkingLot(settings.parked_records_dir)
+    return ChangeConsumer(
+        built.history,
+        decode=stream_records.decode,
+        publisher=publisher,
+        parking=parking,
+        max_attempts=settings.stream_max_attempts,
+        clock=utc_now,
+        count=count,
+    )
 
 
 def dynamodb_client() -> DynamoDBClient:
@@ -79,8 +146,9 @@ def reset(*, client: DynamoDBClient | None = None) -> None:
 
     ``client`` replaces the DynamoDB client from then on: the bench's in-memory stub.
     """
-    global _components, _client_override
+    global _components, _client_override, _consumer
     with _lock:
         _components = None
+        _consumer = None
         _client_override = client
         get_settings.cache_clear()

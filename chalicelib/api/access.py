@@ -39,6 +39,10 @@ READ_SCOPE = f"{RESOURCE_SERVER}/read"
 WRITE_SCOPE = f"{RESOURCE_SERVER}/write"
 
 
+def auth_enabled() -> bool:
+    return bool(os.environ.get("COGNITO_USER_POOL_ARN", "").strip())
+
+
 def authorizer(scope: str) -> CognitoUserPoolAuthorizer | None:
     """A Cognito user-pool authorizer asking for ``scope``, on stages that set COGNITO_USER_POOL_ARN.
 
@@ -47,7 +51,7 @@ def authorizer(scope: str) -> CognitoUserPoolAuthorizer | None:
     (`local`, and `dev` unless configured) the API is open; `chalice local` would not
     enforce an authorizer anyway. Read at import, like CORS: routes are built then.
     """
-    pool_arn = os.environ.get("COGNITO_USER_POOL_ARN", "").strip()
-    if not pool_arn:
+    if not auth_enabled():
         return None
+    pool_arn = os.environ["COGNITO_USER_POOL_ARN"].strip()
     return CognitoUserPoolAuthorizer(AUTHORIZER_NAME, provider_arns=[pool_arn]).with_scopes([scope])  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.api.access import authorizer, with_cors_headers
+from chalicelib.api.access import auth_enabled, authorizer, with_cors_headers
 from chalicelib.api.errors import envelope_chalice_error, error_response
 from chalicelib.api.parameters import refuse_query_params
 from chalicelib.api.preconditions import etag, parse_preconditions
@@ -26,8 +26,12 @@ from chalicelib.api.request_parsing import query_params, read_json_object
 from chalicelib.config import get_settings
 from chalicelib.customers.conditions import Preconditions
 from chalicelib.customers.errors import DomainError
-from chalicelib.customers.model import Customer
+from chalicelib.customers.model import Customer, Origin
 from chalicelib.deadline import end_request, start_request
+
+# The actor of every write where the API is open (no user pool): there is no principal to name.
+LOCAL_ACTOR = "local"
+UNKNOWN_ACTOR = "unknown"
 
 # Content types are checked by read_json_object so that a wrong one gets the error
 # envelope and a precise message; Chalice's own check would also refuse GETs.
@@ -67,6 +71,15 @@ class Edge:
 
     def body(self) -> dict[str, Any]:
         return read_json_object(self.request, get_settings().max_body_bytes)
+
+    def origin(self) -> Origin:
+        """Who is asking: the token's client (client credentials) or user (``sub``), and the request's id."""
+        context = self.request.context or {}
+        claims = (context.get("authorizer") or {}).get("claims") or {}
+        actor = claims.get("client_id") or claims.get("sub")
+        if not actor:
+            actor = UNKNOWN_ACTOR if auth_enabled() else LOCAL_ACTOR
+        return Origin(str(actor), context.get("requestId"))
 
     def preconditions(self) -> Preconditions:
         headers = self.request.headers

@@ -19,7 +19,17 @@ _request_log = logging.getLogger(SERVICE)
 # Names only, never values, and only names the API defines: a client's unknown keys
 # or parameters may themselves be personal data ({"jane@example.com": 1}).
 LOGGABLE_NAMES = frozenset(
-    {*RESPONSE_FIELDS, "_schema", "limit", "next_token", "If-Match", "If-None-Match", "Idempotency-Key"}
+    {
+        *RESPONSE_FIELDS,
+        "_schema",
+        "limit",
+        "next_token",
+        "after",
+        "type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+    }
 )
 
 
@@ -30,8 +40,9 @@ def begin(request: Request) -> str:
     Thread-safe (context variables), since `chalice local` serves requests in threads;
     :func:`finish` ends what this starts.
     """
-    context = request.context or {}
+    context = request.context if request.context is not None else {}
     request_id = str(context.get("requestId") or uuid.uuid4())
+    context["requestId"] = request_id  # the id every write of this request records (Edge.origin)
     start_metrics()
     logger.thread_safe_append_keys(request_id=request_id, method=request.method, route=context.get("resourcePath"))
     return request_id

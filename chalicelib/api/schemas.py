@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from chalicelib.api.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
 from chalicelib.customers.errors import ValidationFailed
 from chalicelib.customers.model import (
+    CHANGE_KINDS,
     FILTERABLE_FIELDS,
     SERVER_FIELDS,
     CustomerChanges,
@@ -71,7 +72,9 @@ class CustomerSchema(Schema):
     customer_status = fields.String(validate=validate.OneOf(STATUSES), load_default="active")
     lifetime_value = Money(maximum=MAX_LIFETIME_VALUE, load_default=Decimal(0))
     created_at = fields.String(dump_only=True)
+    created_by = fields.String(dump_only=True)
     updated_at = fields.String(dump_only=True)
+    updated_by = fields.String(dump_only=True)
     version = fields.Integer(dump_only=True)
 
     @validates_schema
@@ -102,8 +105,30 @@ class ListCustomersQuery(Schema):
             )
 
 
+class HistoryQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = QueryInteger(validate=validate.Range(min=1, max=100))
+    next_token = fields.String(validate=validate.Length(min=1, max=2048))
+
+
+class EventsQuery(Schema):
+    """Change events oldest first; one customer's or some kinds' only, if asked."""
+
+    class Meta:
+        unknown = RAISE
+
+    after = fields.String(validate=validate.Length(min=1, max=2048))
+    limit = QueryInteger(validate=validate.Range(min=1, max=100))
+    customer_id = fields.UUID()
+    type = fields.String(validate=validate.OneOf([f"customer.{kind}" for kind in CHANGE_KINDS]))
+
+
 CUSTOMER = CustomerSchema()
 LIST_QUERY = ListCustomersQuery()
+HISTORY_QUERY = HistoryQuery()
+EVENTS_QUERY = EventsQuery()
 
 
 def _load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
@@ -131,13 +156,30 @@ def load_customer_changes(body: Any) -> CustomerChanges:
 
 
 def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
+    return _load_query(LIST_QUERY, params)
+
+
+def load_history_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
+    return _load_query(HISTORY_QUERY, params)
+
+
+def load_events_query(params: Mapping[str, list[str]]) -> dict[str, Any]:
+    query = _load_query(EVENTS_QUERY, params)
+    if "customer_id" in query:
+        query["customer_id"] = str(query["customer_id"])
+    if "type" in query:
+        query["kinds"] = [query.pop("type").removeprefix("customer.")]
+    return query
+
+
+def _load_query(schema: Schema, params: Mapping[str, list[str]]) -> dict[str, Any]:
     """Query parameters arrive as lists; a parameter given twice is ambiguous, so refuse it."""
     errors: dict[str, Any] = {
         name: ["Give this parameter once."] for name, values in params.items() if len(values) != 1
     }
     single = {name: values[0] for name, values in params.items() if len(values) == 1}
     try:
-        result = cast(dict[str, Any], LIST_QUERY.load(single))
+        result = cast(dict[str, Any], schema.load(single))
     except ValidationError as exc:
         errors.update(cast(dict[str, Any], exc.messages))
         result = {}

@@ -40,6 +40,25 @@ class CustomerNotFound(NotFound):
     message = "Customer not found."
 
 
+class CustomerDeleted(CustomerNotFound):
+    """Soft-deleted: hidden from every read, restorable until the window ends."""
+
+    message = "The customer was deleted; it can be restored until its restore window ends."
+
+    def __init__(self, restorable_until: str) -> None:
+        super().__init__(details={"restorable_until": restorable_until})
+
+
+class CustomerErased(DomainError):
+    """Erased on request (GDPR Art. 17): gone for good, and no request may bring it back."""
+
+    message = "The customer was erased; its data no longer exists."
+
+
+class CustomerNotDeleted(DomainError):
+    message = "The customer is not deleted: there is nothing to restore."
+
+
 class EmailAlreadyInUse(DomainError):
     message = "Another customer already uses this email address."
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 
 class CustomerChanges(TypedDict, total=False):
@@ -59,12 +59,106 @@ class Customer(NewCustomer):
     created_at: str
     updated_at: str
     version: int
+    # Who made the customer and its latest change; absent on customers stored before they were recorded.
+    created_by: NotRequired[str]
+    updated_by: NotRequired[str]
 
 
 WRITABLE_FIELDS = tuple(CustomerChanges.__annotations__)
-SERVER_FIELDS = ("customer_id", "created_at", "updated_at", "version")
+SERVER_FIELDS = ("customer_id", "created_at", "created_by", "updated_at", "updated_by", "version")
 # Every key a customer may have, in the order the API answers with them.
-RESPONSE_FIELDS = ("customer_id", *WRITABLE_FIELDS, "created_at", "updated_at", "version")
+RESPONSE_FIELDS = ("customer_id", *WRITABLE_FIELDS, "created_at", "created_by", "updated_at", "updated_by", "version")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asks, as the edge knows it: the authenticated principal (or ``local``) and the request's id."""
+
+    actor: str
+    request_id: str | None = None
+
+
+# Writes made by the app itself (seeding from a script, tests) rather than on a caller's behalf.
+SYSTEM = Origin("system")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every write records about itself: when, who (the authenticated principal) and which request."""
+
+    at: str
+    by: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredCustomer:
+    """A customer as stored, whatever its state: live, soft-deleted (restorable until ``purge_at``) or erased.
+
+    The use cases decide what each state means to a caller (the restore window is
+    theirs to enforce: DynamoDB's TTL removes an expired item only some time later).
+    """
+
+    customer_id: str
+    version: int
+    customer: Customer | None  # None once erased: nothing personal is kept
+    updated_at: str
+    updated_by: str | None = None  # who made the latest change (the item's stamp, for its stream record)
+    request_id: str | None = None  # the request that made it
+    deleted_at: str | None = None
+    purge_at: int | None = None  # epoch seconds at which the restore window ends
+    erased_at: str | None = None
+    idempotency_key: str | None = None  # the key of the create that made it, so erasure can empty its record
+
+    @property
+    def is_live(self) -> bool:
+        return self.deleted_at is None and self.erased_at is None
+
+
+ChangeKind = Literal["created", "updated", "deleted", "restored", "erased", "purged"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = ("created", "updated", "deleted", "restored", "erased", "purged")
+# The changes where the event carries no customer: it is hidden or gone.
+CHANGES_WITHOUT_CUSTOMER = frozenset({"deleted", "erased", "purged"})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of one customer: its history entry and, published, its change event."""
+
+    customer_id: str
+    version: int
+    change: ChangeKind
+    occurred_at: str
+    actor: str
+    request_id: str | None
+    changes: dict[str, dict[str, Any]]  # field -> {"from": old or None, "to": new or None}
+    customer: Customer | None = None  # the customer after the change (None when deleted, erased, purged)
+    redacted: bool = False
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.customer_id}:{self.version}"
+
+    @property
+    def event_type(self) -> str:
+        return f"customer.{self.change}"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return list(self.changes)
+
+    def detail(self) -> dict[str, Any]:
+        """The change event's ``detail``: what a subscriber needs to deduplicate, order and act on it."""
+        return {
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "actor": self.actor,
+            "changed_fields": self.changed_fields,
+            "customer": None if self.customer is None else dict(self.customer),
+        }
+
 
 # The fields a list can be filtered by, exactly (each is served by an index in storage).
 FILTERABLE_FIELDS = ("customer_status", "is_loyalty_member", "state", "email_address")
@@ -94,6 +188,33 @@ class CustomerRead:
     not_modified: bool  # If-None-Match named the current version: the client's copy is current
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[HistoryEntry]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[HistoryEntry]
+    next_cursor: str  # always present: an empty page means nothing new yet
+
+
+@dataclass(frozen=True)
+class Export:
+    customer: Customer
+    deleted_at: str | None
+    restorable_until: str | None
+    history: list[HistoryEntry]  # oldest first
+    exported_at: str
+
+
+@dataclass(frozen=True)
+class Erasure:
+    customer_id: str
+    erased_at: str
+
+
 @dataclass
 class SeedReport:
     created: list[str] = field(default_factory=list)
@@ -117,3 +238,12 @@ def format_utc(moment: datetime) -> str:
     """The one timestamp format the API stores and returns: UTC with ``Z``."""
     # isoformat, not strftime: glibc's %Y does not zero-pad years before 1000.
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def format_utc_precise(moment: datetime) -> str:
+    """Always six fractional digits: strings of this form sort in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_epoch(seconds: int) -> str:
+    return format_utc(datetime.fromtimestamp(seconds, UTC))

@@ -1,18 +1,26 @@
-"""The repository port: everything the use cases need from storage, and nothing of how it is done.
+"""The ports: everything the use cases need from storage and the outside world, and nothing of how.
 
-DynamoDB's adapter (``chalicelib/storage/repository.py``) and the in-memory fake
-of the service tests both subclass it, so the fast tests exercise the very
-contract production uses. Positions are opaque: the service signs them into
-tokens and hands them back, and only storage knows what is inside.
+DynamoDB's adapters (``chalicelib/storage/``) and the in-memory fakes of the
+service tests both subclass them, so the fast tests exercise the very contract
+production uses. Positions are opaque: the service signs them into tokens and
+hands them back, and only storage knows what is inside.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.customers.model import Customer, CustomerChanges, Filter
+from chalicelib.customers.model import (
+    Customer,
+    CustomerChanges,
+    Filter,
+    HistoryEntry,
+    Stamp,
+    StoredCustomer,
+)
 
 # Where a listing continues: JSON-serialisable, meaningful only to the repository that issued it.
 Position = dict[str, Any]
@@ -27,9 +35,27 @@ class Page:
 @dataclass(frozen=True)
 class IdempotencyRecord:
     key: str
-    fingerprint: str
-    customer: Customer
+    fingerprint: str | None  # None once the customer it created was erased
+    customer_id: str
+    customer: Customer | None  # the customer as created; None once erased
     expires_at: int
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[HistoryEntry]
+    next_position: Position | None
+
+
+@dataclass(frozen=True)
+class StreamChange:
+    """One record of the customers table's change stream, decoded: the item before and after."""
+
+    sequence_number: str
+    old: StoredCustomer | None  # None for an insert
+    new: StoredCustomer | None  # None for a removal
+    removed_by: str | None  # the service principal of a removal DynamoDB made itself (TTL)
+    recorded_at: str  # when DynamoDB recorded the change
 
 
 class CustomerRepository(ABC):
@@ -39,11 +65,11 @@ class CustomerRepository(ABC):
         """Identifies this store (its table): tokens signed for one store never verify on another."""
 
     @abstractmethod
-    def get(self, customer_id: str) -> Customer:
-        """The stored customer; raises CustomerNotFound."""
+    def read(self, customer_id: str) -> StoredCustomer | None:
+        """The customer in whatever state it is stored (strongly consistent), or None."""
 
     @abstractmethod
-    def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
+    def create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None = None) -> None:
         """Store the customer, claim its email and record the request, all or nothing.
 
         Raises CustomerAlreadyExists, EmailAlreadyInUse, IdempotencyKeyTaken, RequestInProgress.
@@ -55,28 +81,113 @@ class CustomerRepository(ABC):
 
     @abstractmethod
     def update(
-        self, customer_id: str, changes: CustomerChanges, *, updated_at: str, expected_version: int | None = None
+        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
     ) -> Customer:
-        """Apply changes that keep the email claim (no email in ``changes``) without reading first.
+        """Apply changes that keep the email claim (no email in ``changes``) to a live customer, without a read.
 
-        Raises CustomerNotFound, or WriteConflict when the stored version is not ``expected_version``.
+        Raises CustomerNotFound when it is not live, or WriteConflict when the stored version is
+        not ``expected_version``.
         """
 
     @abstractmethod
-    def apply_changes(self, current: Customer, changes: CustomerChanges, *, updated_at: str) -> Customer:
+    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
         """Apply changes to the customer as read, moving its email claim if the address changes.
 
         Raises WriteConflict when the customer changed since ``current`` was read, EmailAlreadyInUse.
         """
 
     @abstractmethod
-    def delete(self, current: Customer) -> None:
-        """Delete the customer as read and free its email; raises WriteConflict if it changed since."""
+    def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
+        """Hide the customer until ``purge_at`` and free its email; WriteConflict if it changed since read."""
+
+    @abstractmethod
+    def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
+        """Bring a soft-deleted customer back with its email claimed again.
+
+        Raises EmailAlreadyInUse, or WriteConflict if it changed (or its window ended) since read.
+        """
+
+    @abstractmethod
+    def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
+        """Reduce the customer to a tombstone holding nothing personal, free its email, empty its create's record.
+
+        Raises WriteConflict if it changed since read.
+        """
 
     @abstractmethod
     def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
-        """Up to ``limit`` customers (matching ``where``) from ``position``, at a cost bounded by ``limit``."""
+        """Up to ``limit`` live customers (matching ``where``) from ``position``, at a cost bounded by ``limit``."""
 
     @abstractmethod
     def is_position(self, position: Position, where: Filter | None = None) -> bool:
         """Whether ``position`` is one this repository issues for this listing."""
+
+
+class HistoryRepository(ABC):
+    """History entries, keyed by customer and version; the event feed is the same entries in recorded order."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Identifies this store, as CustomerRepository.name does."""
+
+    @abstractmethod
+    def record(self, entry: HistoryEntry, *, recorded_at: str) -> HistoryEntry | None:
+        """Write the entry unless it is there already; the entry as stored while its event is unpublished.
+
+        An entry that erasure reserved (redacted before the consumer reached it) is completed
+        redacted, and it is that redacted entry whose event goes out. Idempotent: a redelivered
+        change writes nothing new, and once its event is marked published answers None.
+        """
+
+    @abstractmethod
+    def mark_published(self, customer_id: str, version: int) -> None:
+        """Note that the entry's event went out, so a redelivery does not publish it again."""
+
+    @abstractmethod
+    def page(self, customer_id: str, limit: int, position: Position | None) -> EntryPage:
+        """Up to ``limit`` of the customer's entries, newest first."""
+
+    @abstractmethod
+    def entries(self, customer_id: str) -> list[HistoryEntry]:
+        """Every entry of the customer, oldest first."""
+
+    @abstractmethod
+    def redact(self, customer_id: str, through_version: int) -> None:
+        """Null every value of the customer's entries up to ``through_version``, reserving the missing ones."""
+
+    @abstractmethod
+    def feed(
+        self, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None = None
+    ) -> EntryPage:
+        """Entries recorded before ``horizon``, oldest first, from ``position``; optionally only some kinds.
+
+        May answer fewer than ``limit`` (even none) with a position when a filter skipped entries:
+        a page never reads more than a fixed multiple of ``limit``.
+        """
+
+    @abstractmethod
+    def customer_feed(
+        self, customer_id: str, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None
+    ) -> EntryPage:
+        """One customer's entries recorded before ``horizon``, in version order."""
+
+    @abstractmethod
+    def is_position(self, position: Position, customer_id: str | None = None) -> bool:
+        """Whether ``position`` is one this repository issues for that listing (history or feed)."""
+
+    @abstractmethod
+    def count_failure(self, delivery: str) -> int:
+        """Count one more failed attempt at a stream record; the count so far, this one included."""
+
+
+class EventPublisher(ABC):
+    @abstractmethod
+    def publish(self, entry: HistoryEntry) -> None:
+        """Send the entry's change event; raises on failure (the stream then redelivers it)."""
+
+
+class ParkingLot(ABC):
+    @abstractmethod
+    def park(self, record: Mapping[str, Any], reason: str) -> None:
+        """Keep a stream record the consumer gave up on, whole, for an operator to inspect and replay."""

@@ -40,15 +40,16 @@ def encode_token(position: dict[str, Any], *, secret: bytes, scope: str) -> str:
     return f"{_b64encode(payload)}.{_b64encode(_signature(secret, scope, payload))}"
 
 
-def _invalid() -> ValidationFailed:
-    return ValidationFailed(
-        "Invalid query parameters.",
-        details={"next_token": ["Not a valid token; use the next_token of a previous page."]},
-    )
+def decode_token(token: str, *, secret: bytes, scope: str, parameter: str = "next_token") -> dict[str, Any]:
+    """The position in ``token``; ValidationFailed naming ``parameter`` if it was not issued for ``scope``."""
 
+    def _invalid() -> ValidationFailed:
+        source = "next_cursor" if parameter == "after" else parameter
+        return ValidationFailed(
+            "Invalid query parameters.",
+            details={parameter: [f"Not a valid token; use the {source} of a previous page."]},
+        )
 
-def decode_token(token: str, *, secret: bytes, scope: str) -> dict[str, Any]:
-    """The position in ``token``; ValidationFailed if it was not issued for ``scope``."""
     try:
         payload_text, signature_text = token.split(".")
         payload = _b64decode(payload_text)

@@ -12,21 +12,30 @@ from collections.abc import Mapping, Set
 from decimal import Decimal
 from typing import Any, cast
 
-from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, email_key
-from chalicelib.storage.tables import CUSTOMERS, FILTER_SHARDS, IndexSpec
+from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, Stamp, StoredCustomer, email_key
+from chalicelib.storage.tables import CUSTOMERS, FILTER_SHARDS, PURGE_AT_ATTRIBUTE, IndexSpec
 
 # Each UpdateItem stamps the customer with a fresh id and refuses to apply over its own
 # stamp. UpdateItem has no idempotency token (transactions do), so without it a write
 # whose answer was lost would be applied twice by botocore's retry (version +2), or
 # refused by its own version condition and reported as a conflict.
 WRITE_ID = "write_id"
+# The lifecycle and provenance of an item, kept beside the customer's fields but never part of them:
+# which request wrote it last (for its stream record), when it was soft-deleted or erased, and
+# the Idempotency-Key of the create that made it (so that erasure can empty that record).
+REQUEST_ID = "request_id"
+DELETED_AT = "deleted_at"
+PURGE_AT = PURGE_AT_ATTRIBUTE
+ERASED_AT = "erased_at"
+IDEMPOTENCY_KEY = "idempotency_key"
 
 # The index serving each filterable field: exactly the fields the domain declares.
 INDEX_FOR_FIELD: dict[str, IndexSpec] = {index.field: index for index in CUSTOMERS.indexes if index.field}
 if set(INDEX_FOR_FIELD) != set(FILTERABLE_FIELDS):
     raise RuntimeError("every filterable field needs exactly one index in chalicelib/storage/tables.py")
 
-_STORAGE_ONLY = frozenset({WRITE_ID, *(index.hash_key for index in CUSTOMERS.indexes)})
+INDEX_KEYS = tuple(index.hash_key for index in CUSTOMERS.indexes)
+_STORAGE_ONLY = frozenset({WRITE_ID, REQUEST_ID, DELETED_AT, PURGE_AT, ERASED_AT, IDEMPOTENCY_KEY, *INDEX_KEYS})
 # DynamoDB keeps 38 significant digits; a number with more would be rounded, so it is refused.
 _MAX_DIGITS = 38
 
@@ -112,9 +121,37 @@ def index_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def customer_item(customer: Customer) -> Item:
-    """The item of a whole customer, index keys included."""
-    return to_item({**customer, **index_keys(customer["customer_id"], customer)})
+def customer_item(customer: Customer, stamp: Stamp | None = None, idempotency_key: str | None = None) -> Item:
+    """The item of a whole customer, index keys (and the write's provenance) included."""
+    values: dict[str, Any] = {**customer, **index_keys(customer["customer_id"], customer)}
+    if stamp is not None and stamp.request_id is not None:
+        values[REQUEST_ID] = stamp.request_id
+    if idempotency_key is not None:
+        values[IDEMPOTENCY_KEY] = idempotency_key
+    return to_item(values)
+
+
+def _text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value["S"])
+
+
+def stored_from_item(item: Mapping[str, Any]) -> StoredCustomer:
+    """The item in whatever state it is: a live or deleted customer, or an erased one's tombstone."""
+    erased_at = _text(item, ERASED_AT)
+    purge_at = item.get(PURGE_AT)
+    return StoredCustomer(
+        customer_id=str(item["customer_id"]["S"]),
+        version=int(item["version"]["N"]),
+        customer=None if erased_at is not None else customer_from_item(item),
+        updated_at=_text(item, "updated_at") or "",
+        updated_by=_text(item, "updated_by"),
+        request_id=_text(item, REQUEST_ID),
+        deleted_at=_text(item, DELETED_AT),
+        purge_at=None if purge_at is None else int(Decimal(purge_at["N"])),
+        erased_at=erased_at,
+        idempotency_key=_text(item, IDEMPOTENCY_KEY),
+    )
 
 
 def customer_from_item(item: Mapping[str, Any]) -> Customer:

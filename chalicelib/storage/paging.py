@@ -47,6 +47,12 @@ def is_position(position: Position, where: Filter | None) -> bool:
     return isinstance(key, dict) and set(key) == _key_names(index) and all(isinstance(v, str) for v in key.values())
 
 
+# Soft-deleted customers and erased tombstones are not listed. The Scan still reads them (its
+# Limit counts items read, not returned), so a page may come back short, with a next_token;
+# the indexes of the filters hold live customers only (a delete removes its index keys).
+LIVE_ONLY = "attribute_not_exists(deleted_at) AND attribute_not_exists(erased_at)"
+
+
 def scan_page(client: DynamoDBClient, table: str, limit: int, position: Position | None) -> Page:
     """One bounded Scan call: at most ``limit + 1`` items, so the last page has no next position.
 
@@ -54,7 +60,7 @@ def scan_page(client: DynamoDBClient, table: str, limit: int, position: Position
     its predecessor's key is a valid ``ExclusiveStartKey`` because a Scan walks
     the table in a fixed order.
     """
-    request: ScanInputTypeDef = {"TableName": table, "Limit": limit + 1}
+    request: ScanInputTypeDef = {"TableName": table, "Limit": limit + 1, "FilterExpression": LIVE_ONLY}
     if position is not None:
         request["ExclusiveStartKey"] = _typed(position)
     with store_errors():

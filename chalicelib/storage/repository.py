@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -23,10 +24,31 @@ from chalicelib.customers.errors import (
     RequestInProgress,
     WriteConflict,
 )
-from chalicelib.customers.model import Customer, CustomerChanges, Filter, email_key
+from chalicelib.customers.model import (
+    WRITABLE_FIELDS,
+    Customer,
+    CustomerChanges,
+    Filter,
+    Stamp,
+    StoredCustomer,
+    email_key,
+)
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
 from chalicelib.storage import paging
-from chalicelib.storage.items import WRITE_ID, customer_from_item, customer_item, index_keys, to_item
+from chalicelib.storage.items import (
+    DELETED_AT,
+    ERASED_AT,
+    IDEMPOTENCY_KEY,
+    INDEX_KEYS,
+    PURGE_AT,
+    REQUEST_ID,
+    WRITE_ID,
+    customer_from_item,
+    customer_item,
+    index_keys,
+    stored_from_item,
+    to_item,
+)
 from chalicelib.storage.store_errors import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
@@ -59,19 +81,18 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def name(self) -> str:
         return self._customers
 
-    def get(self, customer_id: str) -> Customer:
+    def read(self, customer_id: str) -> StoredCustomer | None:
         item = self._read(customer_id)
-        if item is None:
-            raise CustomerNotFound()
-        return customer_from_item(item)
+        return None if item is None else stored_from_item(item)
 
-    def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
+    def create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None = None) -> None:
         """Never overwrites: a taken id, email or live idempotency record cancels the whole transaction."""
+        key = None if idempotency is None else idempotency.key
         items: list[TransactWriteItemTypeDef] = [
             {
                 "Put": {
                     "TableName": self._customers,
-                    "Item": customer_item(customer),
+                    "Item": customer_item(customer, stamp, key),
                     "ConditionExpression": "attribute_not_exists(customer_id)",
                 }
             },
@@ -105,15 +126,16 @@ class DynamoDBCustomerRepository(CustomerRepository):
         expires_at = int(item[IDEMPOTENCY_EXPIRY_ATTRIBUTE]["N"])
         if expires_at < time.time():  # DynamoDB deletes expired items lazily (within days)
             return None
-        customer = customer_from_item(item["customer"]["M"])
-        return IdempotencyRecord(key, item["fingerprint"]["S"], customer, expires_at)
+        customer = customer_from_item(item["customer"]["M"]) if "customer" in item else None
+        fingerprint = item["fingerprint"]["S"] if "fingerprint" in item else None
+        return IdempotencyRecord(key, fingerprint, item["customer_id"]["S"], customer, expires_at)
 
     def update(
-        self, customer_id: str, changes: CustomerChanges, *, updated_at: str, expected_version: int | None = None
+        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
     ) -> Customer:
         """One conditional UpdateItem: no read first, and the new customer comes back with the write."""
         write_id = uuid.uuid4().hex
-        request = self._update_request(customer_id, changes, updated_at, expected_version, write_id)
+        request = self._update_request(customer_id, changes, stamp, expected_version, write_id)
         with store_errors():
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
@@ -121,7 +143,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
                 current = self._read(customer_id)
-                if current is None:
+                if current is None or DELETED_AT in current or ERASED_AT in current:
                     raise CustomerNotFound() from error
                 if current.get(WRITE_ID) == {"S": write_id}:
                     # botocore retried after our first attempt was applied but its answer was
@@ -130,21 +152,19 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 raise WriteConflict() from error
         return customer_from_item(response["Attributes"])
 
-    def apply_changes(self, current: Customer, changes: CustomerChanges, *, updated_at: str) -> Customer:
+    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self.update(
-                current["customer_id"], changes, updated_at=updated_at, expected_version=current["version"]
-            )
-        return self._move_email(current, changes, new_email, updated_at)
+            return self.update(current["customer_id"], changes, stamp, expected_version=current["version"])
+        return self._move_email(current, changes, new_email, stamp)
 
-    def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, updated_at: str) -> Customer:
+    def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp) -> Customer:
         """Claim the new address, free the old one and update the customer, atomically."""
         customer_id = current["customer_id"]
         items: list[TransactWriteItemTypeDef] = [
             {"Put": self._claim_email(new_email, customer_id)},
             {"Delete": self._release_email(current)},
-            {"Update": self._update_request(customer_id, changes, updated_at, current["version"])},
+            {"Update": self._update_request(customer_id, changes, stamp, current["version"])},
         ]
         with store_errors():
             try:
@@ -158,27 +178,89 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if claim == CONDITION_FAILED:
                     raise EmailAlreadyInUse() from error
                 raise
-        updated: Customer = {**current, **changes, "updated_at": updated_at, "version": current["version"] + 1}
-        return updated
+        return _stamped(current, changes, stamp)
 
-    def delete(self, current: Customer) -> None:
+    def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
+        """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
+        expression = _stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
+        update = self._lifecycle_update(current["customer_id"], expression, current["version"], "live")
+        self._transact([{"Update": update}, {"Delete": self._release_email(current)}], conflict_on=(0, 1))
+
+    def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
+        assert stored.customer is not None, "an erased customer is never restored"
+        customer = stored.customer
+        expression = _stamp_expression(stamp).set_all(index_keys(stored.customer_id, customer), prefix="k")
+        expression.remove(DELETED_AT, PURGE_AT)
+        update = self._lifecycle_update(stored.customer_id, expression, stored.version, "restorable")
+        claim = self._claim_email(customer["email_address"], stored.customer_id)
+        try:
+            self._transact([{"Put": claim}, {"Update": update}], conflict_on=(1,))
+        except _Cancelled as cancelled:
+            if cancelled.codes[0] == CONDITION_FAILED:
+                raise EmailAlreadyInUse() from cancelled.error
+            raise cancelled.error from None
+        return _stamped(customer, {}, stamp)
+
+    def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
+        """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
+        expression = _stamp_expression(stamp).set(ERASED_AT, stamp.at)
+        expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY, WRITE_ID)
         items: list[TransactWriteItemTypeDef] = [
-            {
-                "Delete": {
-                    "TableName": self._customers,
-                    "Key": self._customer_key(current["customer_id"]),
-                    "ConditionExpression": "version = :version",
-                    "ExpressionAttributeValues": {":version": {"N": str(current["version"])}},
-                }
-            },
-            {"Delete": self._release_email(current)},
+            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, "existing")}
         ]
+        if stored.is_live and stored.customer is not None:
+            items.append({"Delete": self._release_email(stored.customer)})
+        if stored.idempotency_key is not None:
+            items.append({"Update": self._empty_idempotency_record(stored.idempotency_key)})
+        try:
+            self._transact(items, conflict_on=tuple(range(len(items) - (stored.idempotency_key is not None))))
+        except _Cancelled as cancelled:
+            if stored.idempotency_key is None or cancelled.codes[-1] != CONDITION_FAILED:
+                raise cancelled.error from None
+            # Its record has expired and gone: nothing to empty there.
+            self.erase(replace(stored, idempotency_key=None), stamp)
+
+    def _lifecycle_update(self, customer_id: str, expression: Expression, version: int, state: str) -> UpdateTypeDef:
+        """An update of the customer's state, conditional on the version read and the state it must be in."""
+        expression.names["#version"] = "version"
+        expression.values[":one"] = {"N": "1"}
+        expression.values[":expected"] = {"N": str(version)}
+        condition = "#version = :expected AND attribute_not_exists(erased_at)"
+        if state == "live":
+            condition += " AND attribute_not_exists(deleted_at)"
+        elif state == "restorable":
+            condition += " AND attribute_exists(deleted_at) AND purge_at > :now"
+            expression.values[":now"] = {"N": str(int(time.time()))}
+        return {
+            "TableName": self._customers,
+            "Key": self._customer_key(customer_id),
+            "UpdateExpression": expression.update_expression + " ADD #version :one",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": expression.names,
+            "ExpressionAttributeValues": expression.values,
+        }
+
+    def _empty_idempotency_record(self, key: str) -> UpdateTypeDef:
+        """Keep the record (a replay must answer "erased", not create the customer again) without its data."""
+        return {
+            "TableName": self._idempotency,
+            "Key": {IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
+            "UpdateExpression": "REMOVE #customer, fingerprint",
+            "ConditionExpression": "attribute_exists(idempotency_key)",
+            "ExpressionAttributeNames": {"#customer": "customer"},
+        }
+
+    def _transact(self, items: list[TransactWriteItemTypeDef], *, conflict_on: tuple[int, ...]) -> None:
+        """One transaction; a failed condition on an item of ``conflict_on`` means "changed since read"."""
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
             except ClientError as error:
-                if CONDITION_FAILED in cancellation_codes(error, 2):
+                codes = cancellation_codes(error, len(items))
+                if any(codes[index] == CONDITION_FAILED for index in conflict_on):
                     raise WriteConflict() from error
+                if CONDITION_FAILED in codes:
+                    raise _Cancelled(error, codes) from error
                 raise
 
     def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
@@ -224,6 +306,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 {
                     IDEMPOTENCY_RECORDS.hash_key: record.key,
                     "fingerprint": record.fingerprint,
+                    "customer_id": record.customer_id,
                     "customer": record.customer,
                     IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
                 }
@@ -237,15 +320,17 @@ class DynamoDBCustomerRepository(CustomerRepository):
         self,
         customer_id: str,
         changes: CustomerChanges,
-        updated_at: str,
+        stamp: Stamp,
         expected_version: int | None,
         write_id: str | None = None,
     ) -> UpdateTypeDef:
-        expression = Expression().set_all({**changes, **index_keys(customer_id, changes)})
-        expression.set("updated_at", updated_at).set(WRITE_ID, write_id or uuid.uuid4().hex)
+        expression = _stamp_expression(stamp, write_id).set_all({**changes, **index_keys(customer_id, changes)})
         expression.names["#version"] = "version"
         expression.values[":one"] = {"N": "1"}
-        condition = "attribute_exists(customer_id) AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
+        condition = (
+            "attribute_exists(customer_id) AND attribute_not_exists(deleted_at) AND attribute_not_exists(erased_at)"
+            " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
+        )
         if expected_version is not None:
             condition += " AND #version = :expected"
             expression.values[":expected"] = {"N": str(expected_version)}
@@ -257,3 +342,32 @@ class DynamoDBCustomerRepository(CustomerRepository):
             "ExpressionAttributeNames": expression.names,
             "ExpressionAttributeValues": expression.values,
         }
+
+
+class _Cancelled(Exception):
+    """A transaction cancelled by a condition the caller interprets itself."""
+
+    def __init__(self, error: ClientError, codes: list[str]) -> None:
+        super().__init__(codes)
+        self.error = error
+        self.codes = codes
+
+
+def _stamp_expression(stamp: Stamp, write_id: str | None = None) -> Expression:
+    """Every write says when, by whom and in which request, and carries a fresh write id (see items.WRITE_ID)."""
+    expression = Expression().set("updated_at", stamp.at).set("updated_by", stamp.by)
+    if stamp.request_id is not None:
+        expression.set(REQUEST_ID, stamp.request_id)
+    return expression.set(WRITE_ID, write_id or uuid.uuid4().hex)
+
+
+def _stamped(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    """The customer after a write that bumped its version, as the write left it."""
+    updated: Customer = {
+        **customer,
+        **changes,
+        "updated_at": stamp.at,
+        "updated_by": stamp.by,
+        "version": customer["version"] + 1,
+    }
+    return updated

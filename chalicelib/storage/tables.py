@@ -53,8 +53,7 @@ class TableSpec:
         for index in self.indexes:
             names.update(key for key in (index.hash_key, index.range_key) if key is not None)
         return [
-            {"AttributeName": name, "AttributeType": "N" if name in self.number_keys else "S"}
-            for name in sorted(names)
+            {"AttributeName": name, "AttributeType": "N" if name in self.number_keys else "S"} for name in sorted(names)
         ]
 
     def key_schema(self) -> list[dict[str, str]]:

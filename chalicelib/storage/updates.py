@@ -19,6 +19,7 @@ class Expression:
     """The SET assignments, names and values of one UpdateItem, accumulated."""
 
     assignments: list[str] = field(default_factory=list)
+    removals: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -36,6 +37,18 @@ class Expression:
         self.assignments.append(f"#{name} = :{name}")
         return self
 
+    def remove(self, *attribute_names: str) -> Expression:
+        for name in attribute_names:
+            alias = f"#r{len(self.removals)}"
+            self.names[alias] = name
+            self.removals.append(alias)
+        return self
+
     @property
     def update_expression(self) -> str:
-        return "SET " + ", ".join(self.assignments)
+        clauses = []
+        if self.assignments:
+            clauses.append("SET " + ", ".join(self.assignments))
+        if self.removals:
+            clauses.append("REMOVE " + ", ".join(self.removals))
+        return " ".join(clauses)

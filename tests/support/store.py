@@ -28,10 +28,33 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def assert_no_half_written_state() -> None:
-    """Every customer owns exactly its email record, and every email record belongs to a customer."""
+def remove_customers(customer_ids: list[str]) -> None:
+    """Take customers out of the store entirely (as if never created), their email claims too."""
     settings = get_settings()
-    customers = {c["customer_id"]: c for c in scan(settings.customers_table)}
+    client = wiring.dynamodb_client()
+    for customer_id in customer_ids:
+        item = client.get_item(TableName=settings.customers_table, Key={"customer_id": {"S": customer_id}}).get("Item")
+        if item is None:
+            continue
+        client.delete_item(TableName=settings.customers_table, Key={"customer_id": {"S": customer_id}})
+        if "email_address" in item:
+            key = item["email_address"]["S"].lower()
+            claim = client.get_item(TableName=settings.emails_table, Key={"email_key": {"S": key}}).get("Item")
+            if claim is not None and claim["customer_id"]["S"] == customer_id:
+                client.delete_item(TableName=settings.emails_table, Key={"email_key": {"S": key}})
+
+
+def is_live(item: dict[str, Any]) -> bool:
+    return "deleted_at" not in item and "erased_at" not in item
+
+
+def assert_no_half_written_state() -> None:
+    """Every live customer owns exactly its email record, and every email record belongs to a live customer.
+
+    A soft-deleted customer has freed its address (another may hold it), an erased one holds none.
+    """
+    settings = get_settings()
+    customers = {c["customer_id"]: c for c in scan(settings.customers_table) if is_live(c)}
     claims = {e["email_key"]: e["customer_id"] for e in scan(settings.emails_table)}
     for customer_id, customer in customers.items():
         assert claims.get(customer["email_address"].lower()) == customer_id, f"customer {customer_id} lost its email"

@@ -81,7 +81,7 @@ class TestConditionalRequests:
     def test_delete_with_current_etag_deletes(self, api: Api) -> None:
         customer = create(api)
         assert api.delete(customer_path(customer), headers={"If-Match": '"1"'}).status_code == 204
-        assert_error(api.get(customer_path(customer)), 404, "not_found")
+        assert_error(api.get(customer_path(customer)), 404, "customer_deleted")
 
     def test_get_with_matching_if_none_match_is_304_without_body(self, api: Api) -> None:
         customer = create(api)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.customers.tokens import encode_token
 from tests.support import TEST_SECRET, Api, all_customers, assert_error, body, captured_json_logs, create, new_customer
 from tests.support.hostile import tamper
+from tests.support.store import remove_customers
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 READ_ONLY = ("customer_id", "created_at", "updated_at", "version")
@@ -216,12 +218,15 @@ class TestUpdateCustomer:
 
 
 class TestDeleteCustomer:
-    def test_delete_customer_returns_204_and_removes_it(self, api: Api) -> None:
+    def test_delete_customer_returns_204_and_hides_it_until_its_restore_window_ends(self, api: Api) -> None:
         created = create(api)
         response = api.delete(f"/customers/{created['customer_id']}")
         assert response.status_code == 204
         assert response.body == b""
-        assert_error(api.get(f"/customers/{created['customer_id']}"), 404, "not_found")
+        error = assert_error(api.get(f"/customers/{created['customer_id']}"), 404, "customer_deleted")
+        until = datetime.fromisoformat(error["details"]["restorable_until"])
+        assert timedelta(days=29, hours=23) < until - datetime.now(UTC) <= timedelta(days=30)
+        assert created["customer_id"] not in {c["customer_id"] for c in all_customers(api)}
 
     def test_delete_customer_frees_its_email(self, api: Api) -> None:
         created = create(api, email_address="reuse@example.com")
@@ -231,10 +236,10 @@ class TestDeleteCustomer:
     def test_delete_customer_absent_is_404(self, api: Api) -> None:
         assert_error(api.delete(f"/customers/{uuid.uuid4()}"), 404, "not_found")
 
-    def test_delete_customer_twice_is_404_the_second_time(self, api: Api) -> None:
+    def test_delete_customer_twice_is_404_customer_deleted_the_second_time(self, api: Api) -> None:
         created = create(api)
         assert api.delete(f"/customers/{created['customer_id']}").status_code == 204
-        assert_error(api.delete(f"/customers/{created['customer_id']}"), 404, "not_found")
+        assert_error(api.delete(f"/customers/{created['customer_id']}"), 404, "customer_deleted")
 
 
 class TestListCustomers:
@@ -334,7 +339,7 @@ class TestSeed:
         api.post("/seed")
         kept, removed = SAMPLE_CUSTOMERS[0]["customer_id"], SAMPLE_CUSTOMERS[1]["customer_id"]
         api.put(f"/customers/{kept}", {"lifetime_value": 1})
-        api.delete(f"/customers/{removed}")
+        remove_customers([removed])
         response = api.post("/seed")
         assert response.status_code == 201
         assert body(response)["created"] == [removed]

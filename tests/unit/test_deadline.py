@@ -89,4 +89,6 @@ def test_deadline_ends_with_its_request(api: Api) -> None:
     assert app(get_event(customer["customer_id"]), LambdaContext(remaining_ms=0))["statusCode"] == 503
     # When the same thread then uses the store outside any request (a script, a test, table set-up)
     # Then that work is not held to the finished request's deadline
-    assert wiring.components().repository.get(customer["customer_id"])["customer_id"] == customer["customer_id"]
+    stored = wiring.components().repository.read(customer["customer_id"])
+    assert stored is not None
+    assert stored.customer_id == customer["customer_id"]

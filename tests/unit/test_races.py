@@ -40,7 +40,7 @@ class TestInterleavedWriters:
         with ConcurrentWriter(customer["customer_id"], "TransactWriteItems") as other:
             assert api.delete(path(customer)).status_code == 204
         assert other.done == 1
-        assert_error(api.get(path(customer)), 404, "not_found")
+        assert_error(api.get(path(customer)), 404, "customer_deleted")
 
     @pytest.mark.parametrize(
         ("changes", "operation"),

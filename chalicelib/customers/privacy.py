@@ -1,0 +1,66 @@
+"""GDPR requests about one person: hand over their data (Art. 15 and 20) or erase it (Art. 17).
+
+Erasure is irreversible and reaches everything the app stores and reads back:
+the customer becomes a tombstone with nothing personal (so it answers 410 and no
+retried create can bring it back), its email claim and its create's idempotency
+record are emptied, and every history entry keeps only what happened, when and by
+whom. Redaction is done here, at once; the consumer repeats it when the erasure
+reaches the stream, which also covers entries it writes after this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from chalicelib.customers.lifecycle import Lifecycle
+from chalicelib.customers.model import SYSTEM, Erasure, Export, Origin, Stamp, format_epoch, format_utc
+from chalicelib.customers.ports import CustomerRepository, HistoryRepository
+from chalicelib.customers.retry import retry_on_conflict
+
+
+class PrivacyService:
+    def __init__(
+        self,
+        customers: CustomerRepository,
+        history: HistoryRepository,
+        *,
+        clock: Callable[[], datetime],
+        count: Callable[[str], None],
+    ) -> None:
+        self._customers = customers
+        self._history = history
+        self._clock = clock
+        self._count = count
+        self._lifecycle = Lifecycle(customers, clock)
+
+    def export(self, customer_id: str) -> Export:
+        """Everything stored about a live or soft-deleted customer: its record and its whole history."""
+        stored = self._lifecycle.existing(customer_id)
+        assert stored.customer is not None  # existing() refuses an erased customer
+        restorable_until = None if stored.purge_at is None else format_epoch(stored.purge_at)
+        return Export(
+            stored.customer,
+            stored.deleted_at,
+            restorable_until,
+            self._history.entries(customer_id),
+            format_utc(self._clock()),
+        )
+
+    def erase(self, customer_id: str, *, origin: Origin = SYSTEM) -> Erasure:
+        """Erase a live or soft-deleted customer. Asked again, it finishes any redaction left and answers the same."""
+        stored = self._customers.read(customer_id)
+        if stored is not None and stored.erased_at is not None:
+            self._history.redact(customer_id, stored.version)
+            return Erasure(customer_id, stored.erased_at)
+
+        def erase() -> tuple[int, str]:
+            current = self._lifecycle.existing(customer_id)
+            stamp = Stamp(format_utc(self._clock()), origin.actor, origin.request_id)
+            self._customers.erase(current, stamp)
+            return current.version, stamp.at
+
+        version, erased_at = retry_on_conflict(erase)
+        self._history.redact(customer_id, version)
+        self._count("CustomersErased")
+        return Erasure(customer_id, erased_at)
