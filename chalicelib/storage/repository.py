@@ -204,7 +204,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
         """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
         expression = _stamp_expression(stamp).set(ERASED_AT, stamp.at)
-        expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY, WRITE_ID)
+        expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
         items: list[TransactWriteItemTypeDef] = [
             {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, "existing")}
         ]

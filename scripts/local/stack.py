@@ -1,4 +1,9 @@
-"""`make run`: DynamoDB Local on disk, the tables, then `chalice local`, stopped together.
+"""`make run`: DynamoDB Local on disk, the tables, `chalice local` and the stream poller, stopped together.
+
+The poller plays Lambda's event source mapping: it feeds the customers table's
+stream to the same consumer the deployed stage runs (scripts/local/stream_poller.py),
+so history and events work locally as deployed. Records the consumer parks, and
+batches the poller gives up on, are kept under ``.local/parked/``.
 
 Ctrl-C, SIGTERM and SIGHUP (the terminal closing) each stop everything started here, in
 order; a SIGKILL takes the children with it too (see scripts/local/children.py). A DynamoDB
@@ -70,6 +75,17 @@ def _chalice_local(host: str, port: int, environment: dict[str, str]) -> subproc
     )
 
 
+def stream_poller(environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The consumer's process, as Lambda would run it: its own, beside the API's."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "scripts.local.stream_poller"],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        start_new_session=True,
+        preexec_fn=children.die_with_this_process(),
+    )
+
+
 def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
     # Installed explicitly: a process started in the background inherits SIGINT ignored.
     for signum in STOP_SIGNALS:
@@ -77,6 +93,7 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
     dynamodb = DynamoDBLocal(port=dynamodb_port, data_dir=data_dir, log_path=data_dir.parent / "dynamodb.log")
     started: DynamoDBLocal | None = None
     api: subprocess.Popen[bytes] | None = None
+    poller: subprocess.Popen[bytes] | None = None
     try:
         # Both ports before anything starts: a busy one stops the run with nothing to undo.
         require_free(host, port, "API")
@@ -88,12 +105,17 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
             started = dynamodb  # before start(): a signal while it comes up must still stop it
             dynamodb.start()
             _say(f"DynamoDB Local on {dynamodb.endpoint} (this machine only), data in {data_dir}")
-        environment = {**stage_environment(STAGE), **local_aws_environment(dynamodb.endpoint)}
+        environment = {
+            **stage_environment(STAGE),
+            **local_aws_environment(dynamodb.endpoint),
+            "PARKED_RECORDS_DIR": str(data_dir.parent / "parked"),
+        }
         for name in create_tables(environment):
             _say(f"Created table {name}")
         require_free(host, port, "API")  # again: table creation may take a while
         _say(f"API on http://{host}:{port} (Ctrl-C stops everything)")
         api = _chalice_local(host, port, environment)
+        poller = stream_poller(environment)
         return api.wait()
     except KeyboardInterrupt:
         return 0
@@ -101,6 +123,8 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
         # A second signal must not cut the clean-up short (the children die with us anyway).
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
+        if poller is not None:
+            children.stop(poller)
         if api is not None:
             children.stop(api)
         if started is not None:

@@ -33,6 +33,9 @@ def stage_environment_for(suffix: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
+        # No bus unless a test makes one, and a settle window short enough to read the feed at once.
+        "EVENT_BUS_NAME": "",
+        "EVENTS_SETTLE_SECONDS": "0.05",
     }
 
 
