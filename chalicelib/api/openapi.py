@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from chalicelib.api.fields import BirthDate, EmailAddress, Money, UtcDateTime
+from chalicelib.api.openapi_changes import add_change_paths
 from chalicelib.api.representation import dump_customer
 from chalicelib.api.schemas import CustomerSchema, ListCustomersQuery
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
@@ -29,7 +30,14 @@ JSON = "application/json"
 _SAMPLE_ID = SAMPLE_CUSTOMERS[0]["customer_id"]
 # The first sample customer, as the API answers it.
 _CUSTOMER_EXAMPLE: dict[str, Any] = dump_customer(
-    {**SAMPLE_CUSTOMERS[0], "created_at": "2024-05-01T12:00:00Z", "updated_at": "2024-05-01T12:00:00Z", "version": 1}
+    {
+        **SAMPLE_CUSTOMERS[0],
+        "created_at": "2024-05-01T12:00:00Z",
+        "created_by": "local",
+        "updated_at": "2024-05-01T12:00:00Z",
+        "updated_by": "local",
+        "version": 1,
+    }
 )
 _CREATE_EXAMPLE = {
     "first_name": "John",
@@ -85,15 +93,25 @@ _HEADERS = {
     "X-Request-Id": ("The id of this request in the logs.", "6f1c9c1e-8d2a-4b61-9a53-2f1d6c8e7a10"),
     "Idempotent-Replayed": ("Present (true) when an Idempotency-Key replayed an earlier answer.", "true"),
     "Allow": ("The methods this path supports.", "GET, PUT, DELETE"),
+    "Content-Disposition": ("Save the answer as this file.", f'attachment; filename="customer-{_SAMPLE_ID}.json"'),
 }
 
 # status -> (description, extra headers)
 _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     400: ("Invalid body, field, parameter, header or id; `details` names each one.", ()),
     403: ("Not allowed on this stage (seeding is disabled in production).", ()),
-    404: ("No customer with this id.", ()),
+    404: (
+        "No customer with this id (`not_found`), or it is deleted (`customer_deleted`: restorable until "
+        "`details.restorable_until`).",
+        (),
+    ),
     405: ("Method not supported on this path.", ("Allow",)),
-    409: ("Email address in use, the customer kept changing, or the Idempotency-Key is in progress.", ()),
+    409: (
+        "Email address in use, the customer kept changing, the Idempotency-Key is in progress, or a restore of a "
+        "customer that is not deleted.",
+        (),
+    ),
+    410: ("The customer was erased (`customer_erased`).", ()),
     412: ("If-Match names a version the customer no longer has.", ()),
     413: ("Body too large.", ()),
     415: ("Body is not application/json (UTF-8).", ()),
@@ -146,6 +164,8 @@ def _build() -> APISpec:
         plugins=[plugin],
         tags=[
             {"name": "customers", "description": "Customer records"},
+            {"name": "history", "description": "What changed, when and by whom; change events"},
+            {"name": "privacy", "description": "GDPR export and erasure"},
             {"name": "seed", "description": "Sample data for trying the API"},
         ],
         info={
@@ -278,6 +298,7 @@ def _build() -> APISpec:
                         },
                     },
                     404,
+                    410,
                 ),
             },
             "put": {
@@ -289,18 +310,19 @@ def _build() -> APISpec:
                     "CustomerChanges", _UPDATE_EXAMPLE, "Only the fields sent change; at least one."
                 ),
                 "responses": _responses(
-                    {200: _customer_response("The whole updated customer.")}, 404, 409, 412, 413, 415
+                    {200: _customer_response("The whole updated customer.")}, 404, 409, 410, 412, 413, 415
                 ),
             },
             "delete": {
                 "operationId": "deleteCustomer",
                 "tags": ["customers"],
-                "summary": "Delete a customer (frees its email address)",
+                "summary": "Delete a customer: hidden, restorable for the restore window; its email is free at once",
                 "parameters": ["IfMatch"],
                 "responses": _responses(
                     {204: {"description": "Deleted.", "headers": {"X-Request-Id": _header("X-Request-Id")}}},
                     404,
                     409,
+                    410,
                     412,
                 ),
             },
@@ -332,6 +354,13 @@ def _build() -> APISpec:
                 ),
             }
         },
+    )
+    add_change_paths(
+        spec,
+        responses=_responses,
+        header=_header,
+        customer_response=_customer_response,
+        customer_example=_CUSTOMER_EXAMPLE,
     )
     return spec
 

@@ -46,7 +46,7 @@ def streams_client(endpoint_url: str | None, region: str) -> Any:
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     """A GetRecords record in the shape Lambda delivers it (epoch-second timestamps, the source ARN)."""
-    delivered = json.loads(json.dumps(record, default=_json_default))
+    delivered: dict[str, Any] = json.loads(json.dumps(record, default=_json_default))
     data = delivered.get("dynamodb", {})
     created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
