@@ -36,6 +36,11 @@ def test_readme_examples_cover_every_endpoint() -> None:
         r"-X PUT \S+/customers/[0-9a-f-]{36}",
         r"-X DELETE \S+/customers/[0-9a-f-]{36}",
         r"next_token=",
+        r"-X POST \S+/customers/[0-9a-f-]{36}/restore",
+        r"curl -i \"?http://\S+/customers/[0-9a-f-]{36}/history",
+        r"curl -i \"?http://\S+/events",
+        r"curl -i http://\S+/customers/[0-9a-f-]{36}/export",
+        r"-X POST \S+/customers/[0-9a-f-]{36}/erasure",
     ):
         assert re.search(pattern, scripts), pattern
 
