@@ -20,10 +20,11 @@ from chalicelib.api.edge import Edge, customer_response, not_modified
 from chalicelib.api.parameters import parse_customer_id, parse_idempotency_key
 from chalicelib.api.representation import dump_customer, dump_entry, dump_event, dump_export
 from chalicelib.api.request_parsing import base_path, query_params, resource_url
+from chalicelib.api.stream_edge import handle_change_batch
 from chalicelib.config import stream_arn
 from chalicelib.observability import SERVICE, restore_log_level
 from chalicelib.stages import CONSUMER_FUNCTION
-from chalicelib.wiring import change_consumer, customer_service, history_service, privacy_service
+from chalicelib.wiring import customer_service, history_service, privacy_service
 
 # configure_logs=False: app.log is the Powertools logger (same name), which formats as JSON.
 app = Chalice(app_name=SERVICE, configure_logs=False)
@@ -171,9 +172,7 @@ def record_changes(event: Any, context: Any = None) -> dict[str, list[dict[str, 
     Lambda delivers a shard's records in order; the answer names the first record to
     retry (``ReportBatchItemFailures``), so a failure holds up only what comes after it.
     """
-    records = event.to_dict()["Records"] if hasattr(event, "to_dict") else event["Records"]
-    failed = change_consumer().consume(records)
-    return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
+    return handle_change_batch(event)
 
 
 # Chalice reads event sources when it imports this file: the stream's ARN comes from the

@@ -162,11 +162,15 @@ def count(name: str) -> None:
         counts[name] = counts.get(name, 0) + 1
 
 
-def request_metrics(latency_ms: float) -> dict[str, Any]:
-    """The request's EMF members (its latency and what it counted) for its log line; then forget them."""
+def request_metrics(latency_ms: float | None) -> dict[str, Any]:
+    """The request's EMF members (its latency and what it counted) for its log line; then forget them.
+
+    Without a latency (a batch of the stream consumer) only the counts are sent.
+    """
     values: dict[str, int | float] = {**(_counts.get() or {})}
     _counts.set(None)
-    values["Latency"] = latency_ms
+    if latency_ms is not None:
+        values["Latency"] = latency_ms
     definitions = [{"Name": name, "Unit": UNITS[name]} for name in values]
     document: dict[str, Any] = {
         "_aws": {

@@ -39,6 +39,7 @@ class Hostile:
 
 _CODES = {
     400: "validation_error",
+    404: "not_found",
     405: "method_not_allowed",
     412: "precondition_failed",
     413: "payload_too_large",
@@ -193,6 +194,41 @@ CORPUS: list[Hostile] = [
     Hostile("token_expression", "GET", "/customers?next_token=%7B%22customer_id%22%3A%20%7B%22S%22%3A%20%22%22%7D%7D"),
     # Methods
     Hostile("patch_method", "PATCH", "/customers/{id}", _json({"city": "x"}), status=405),
+    # History, events, restore, export, erasure
+    Hostile("history_bad_id", "GET", "/customers/12345/history"),
+    Hostile("history_limit_zero", "GET", "/customers/{id}/history?limit=0"),
+    Hostile("history_limit_101", "GET", "/customers/{id}/history?limit=101"),
+    Hostile("history_unknown_parameter", "GET", "/customers/{id}/history?order=asc"),
+    Hostile("history_token_garbage", "GET", "/customers/{id}/history?next_token=garbage"),
+    Hostile("history_list_token", "GET", "/customers/{id}/history?next_token={token}"),
+    Hostile("history_never_existed", "GET", "/customers/00000000-0000-4000-8000-000000000000/history", status=404),
+    Hostile("restore_live_customer", "POST", "/customers/{id}/restore", status=409, code="customer_not_deleted"),
+    Hostile("restore_bad_id", "POST", "/customers/x/restore"),
+    Hostile("restore_query", "POST", "/customers/{id}/restore?force=1"),
+    Hostile("restore_never_existed", "POST", "/customers/00000000-0000-4000-8000-000000000000/restore", status=404),
+    Hostile(
+        "restore_stale_if_match",
+        "POST",
+        "/customers/{id}/restore",
+        headers={"If-Match": '"999"'},
+        status=409,
+        code="customer_not_deleted",
+    ),
+    Hostile("export_bad_id", "GET", "/customers/%7B{id}%7D/export"),
+    Hostile("export_query", "GET", "/customers/{id}/export?format=csv"),
+    Hostile("export_never_existed", "GET", "/customers/00000000-0000-4000-8000-000000000000/export", status=404),
+    Hostile("erasure_bad_id", "POST", "/customers/..%2Fx/erasure"),
+    Hostile("erasure_query", "POST", "/customers/{id}/erasure?dry_run=1"),
+    Hostile("erasure_get_method", "GET", "/customers/{id}/erasure", status=405),
+    Hostile("erasure_never_existed", "POST", "/customers/00000000-0000-4000-8000-000000000000/erasure", status=404),
+    Hostile("events_cursor_garbage", "GET", "/events?after=garbage"),
+    Hostile("events_list_token_as_cursor", "GET", "/events?after={token}"),
+    Hostile("events_limit_zero", "GET", "/events?limit=0"),
+    Hostile("events_limit_text", "GET", "/events?limit=many"),
+    Hostile("events_bad_type", "GET", "/events?type=customer.renamed"),
+    Hostile("events_bad_customer_id", "GET", "/events?customer_id=12345"),
+    Hostile("events_unknown_parameter", "GET", "/events?since=2024-01-01"),
+    Hostile("events_repeated_type", "GET", "/events?type=customer.created&type=customer.updated"),
 ]
 
 

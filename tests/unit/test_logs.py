@@ -11,6 +11,7 @@ from chalicelib import wiring
 from chalicelib.config import get_settings
 from tests.support import JSON, Api, body, captured_json_logs
 from tests.support.faults import FAULTS, FaultInjector
+from tests.support.stream import deliver_changes
 
 PII = {
     "first_name": "Zebulon",
@@ -92,6 +93,21 @@ def exercise_every_route(api: Api) -> int:
     call("POST", "/customers", {**PII, PII["email_address"]: 1, PII["first_name"]: "x"})  # personal data as keys
     call("GET", f"/customers?{PII['phone_number']}=1&{PII['last_name']}=2")  # ... and as parameter names
     call("DELETE", f"/customers/{cid}?{PII['city']}=1")
+    # Restore, history, events, export and erasure, with the consumer writing history in between
+    call("POST", f"/customers/{cid}/restore")
+    call("POST", f"/customers/{cid}/restore")  # 409: not deleted
+    deliver_changes()
+    call("GET", f"/customers/{cid}/history?limit=2")
+    call("GET", f"/customers/{cid}/history?next_token={PII['email_address']}")
+    call("GET", "/events?limit=100")
+    call("GET", f"/events?after={PII['last_name']}&type=customer.created")
+    call("GET", f"/events?customer_id={PII['email_address']}")
+    call("GET", f"/customers/{cid}/export")
+    call("POST", f"/customers/{cid}/erasure")
+    deliver_changes()
+    call("GET", f"/customers/{cid}")  # 410
+    call("POST", "/customers", PII, headers={**JSON, "Idempotency-Key": "pii-key"})  # 410: never recreated
+    call("GET", f"/customers/{cid}/history")
     wiring.dynamodb_client().delete_table(TableName=get_settings().customers_table)
     call("PUT", f"/customers/{cid}", {"email_address": PII["email_address"]})  # 500
     return sent
