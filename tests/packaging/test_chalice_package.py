@@ -63,9 +63,9 @@ def test_template_has_function_api_role_and_tables(packaged: tuple[str, Path]) -
     assert types["APIHandler"] == "AWS::Serverless::Function"
     assert types["RestAPI"] == "AWS::Serverless::Api"
     assert types["ApiHandlerRole"] == "AWS::IAM::Role"
-    assert {types[name] for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")} == {
-        "AWS::DynamoDB::Table"
-    }
+    assert {types[spec.logical_id] for spec in ALL_TABLES} == {"AWS::DynamoDB::Table"}
+    assert types["EventBus"] == "AWS::Events::EventBus"
+    assert types["ParkedRecordsQueue"] == "AWS::SQS::Queue"
 
 
 def test_function_is_traced_sized_and_configured_for_its_stage(packaged: tuple[str, Path]) -> None:
@@ -92,17 +92,12 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
     stage, out = packaged
     resources = template(out)["Resources"]
     variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
-    names = {
-        resources[name]["Properties"]["TableName"]
-        for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
-    }
+    names = {resources[spec.logical_id]["Properties"]["TableName"] for spec in ALL_TABLES}
     settings = settings_of(variables)
     assert names == {settings.table(spec) for spec in ALL_TABLES}
+    assert len(names) == len(ALL_TABLES) == 4
     if stage == "prod":
-        assert all(
-            resources[name]["DeletionPolicy"] == "Retain"
-            for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
-        )
+        assert all(resources[spec.logical_id]["DeletionPolicy"] == "Retain" for spec in ALL_TABLES)
 
 
 def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) -> None:
@@ -187,7 +182,7 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
         ]
     assert by_metric["Latency"][0]["ExtendedStatistic"] == "p99"
     for name in ("ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"):
-        assert len(by_metric[name]) == 3  # one per table
+        assert len(by_metric[name]) == len(ALL_TABLES)  # one per table
     assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional
 
 
