@@ -18,9 +18,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, resource_name, table_name
+from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, parked_records_queue_name, resource_name, table_name
 from chalicelib.storage.tables import ALL_TABLES
 from scripts.deploy.app_template import api_name
+from scripts.deploy.changes import PARKED_RECORDS_QUEUE
 from scripts.paths import ROOT
 
 
@@ -71,14 +72,16 @@ def apply_api_settings(stage: str, rest_api_id: str, root: Path = ROOT) -> None:
     )
 
 
-def _resolve(value: Any, names: dict[str, str]) -> Any:
-    """The alarms refer to the packaged template's resources; here those exist by name."""
+def _resolve(value: Any, names: dict[str, str], attributes: dict[tuple[str, str], str]) -> Any:
+    """The alarms refer to the packaged template's resources (``Ref``, ``Fn::GetAtt``); here those exist by name."""
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in names:
             return names[value["Ref"]]
-        return {key: _resolve(item, names) for key, item in value.items()}
+        if set(value) == {"Fn::GetAtt"} and tuple(value["Fn::GetAtt"]) in attributes:
+            return attributes[tuple(value["Fn::GetAtt"])]
+        return {key: _resolve(item, names, attributes) for key, item in value.items()}
     if isinstance(value, list):
-        return [_resolve(item, names) for item in value]
+        return [_resolve(item, names, attributes) for item in value]
     return value
 
 
@@ -87,8 +90,9 @@ def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     names = {"APIHandler": resource_name(stage)} | {
         spec.logical_id: table_name(spec.base_name, stage) for spec in ALL_TABLES
     }
+    attributes = {(PARKED_RECORDS_QUEUE, "QueueName"): parked_records_queue_name(stage)}
     alarms = {
-        name: _resolve(resource, names)
+        name: _resolve(resource, names, attributes)
         for name, resource in merge["Resources"].items()
         if resource.get("Type") == "AWS::CloudWatch::Alarm"
     }

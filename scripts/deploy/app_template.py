@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.api.access import EXPOSED_HEADERS
 from chalicelib.stages import API_STAGE, APP_NAME, THROTTLING, resource_name
+from scripts.deploy.changes import PARKED_RECORDS_QUEUE
 
 # API Gateway's own refusals, in the API's envelope: (response type, status, code).
 GATEWAY_ERRORS = [
@@ -51,20 +52,29 @@ def _gateway_responses(origin: str) -> dict[str, Any]:
     return responses
 
 
-def _alarm(description: str, metric: dict[str, Any], threshold: float, periods: int = 3) -> dict[str, Any]:
+def _alarm(
+    description: str,
+    metric: dict[str, Any],
+    threshold: float,
+    periods: int = 3,
+    *,
+    period: int = 60,
+    missing: str = "notBreaching",
+) -> dict[str, Any]:
+    """``missing``: what a period without data means; most metrics here are only published when something happens."""
     actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
-    period = {} if "Metrics" in metric else {"Period": 60}  # metric math carries its own periods
+    period_property = {} if "Metrics" in metric else {"Period": period}  # metric math carries its own periods
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
             "AlarmDescription": description,
             **metric,
-            **period,
+            **period_property,
             "EvaluationPeriods": periods,
             "DatapointsToAlarm": periods,
             "Threshold": threshold,
             "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
+            "TreatMissingData": missing,
             "AlarmActions": actions,
             "OKActions": actions,
         },
@@ -81,8 +91,9 @@ def _api_metric(stage: str, name: str, **statistic: Any) -> dict[str, Any]:
     return {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions, **statistic}
 
 
-# DynamoDB publishes SystemErrors per table *and operation*; these are the ones the app makes.
-_OPERATIONS = ("GetItem", "Scan", "UpdateItem", "TransactWriteItems")
+# DynamoDB publishes SystemErrors per table *and operation*; these are the ones the app makes
+# (PutItem and Query: the history table's writes, its reads and the feed; Query: the filters).
+_OPERATIONS = ("GetItem", "Scan", "Query", "PutItem", "UpdateItem", "TransactWriteItems")
 
 
 def _table_errors(logical_id: str) -> dict[str, Any]:
@@ -111,6 +122,28 @@ def _table_errors(logical_id: str) -> dict[str, Any]:
     return {"Metrics": queries}
 
 
+def _parked_records_alarm(stage: str) -> dict[str, Any]:
+    """Any record in the parked-records queue: a change that is in no history and raised no event yet.
+
+    SQS stops publishing a queue's metrics after six hours without any call to it, even
+    with messages in it; ``ignore`` keeps the alarm in ALARM through that silence
+    instead of letting it fall back to OK while the records still wait.
+    """
+    return _alarm(
+        f"{APP_NAME} {stage}: change records parked in the parked-records queue (docs/operations.md)",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [PARKED_RECORDS_QUEUE, "QueueName"]}}],
+            "Statistic": "Maximum",
+        },
+        0,
+        periods=1,
+        period=300,
+        missing="ignore",
+    )
+
+
 def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
     alarms = {
         "Api5xxRateAlarm": _alarm(
@@ -135,6 +168,7 @@ def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
             0,
             periods=1,
         ),
+        "ParkedRecordsAlarm": _parked_records_alarm(stage),
     }
     for logical_id, resource in tables.items():
         if resource["Type"] != "AWS::DynamoDB::Table":

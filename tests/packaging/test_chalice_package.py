@@ -173,7 +173,17 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
         "ReadThrottleEvents",
         "WriteThrottleEvents",
         "SystemErrors",
+        "ApproximateNumberOfMessagesVisible",
     }
+    (parked,) = by_metric["ApproximateNumberOfMessagesVisible"]
+    assert parked["Namespace"] == "AWS/SQS"
+    assert parked["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ParkedRecordsQueue", "QueueName"]}}]
+    assert (parked["Statistic"], parked["Threshold"], parked["ComparisonOperator"]) == (
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+    )  # one parked record is one too many
+    assert parked["TreatMissingData"] == "ignore"  # SQS goes quiet on an idle queue that still holds messages
     for name in ("5XXError", "Latency"):
         (alarm,) = by_metric[name]
         assert alarm["Dimensions"] == [
