@@ -18,9 +18,17 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, parked_records_queue_name, resource_name, table_name
+from chalicelib.stages import (
+    API_STAGE,
+    APP_NAME,
+    CONSUMER_FUNCTION,
+    DEPLOYED_STAGES,
+    parked_records_queue_name,
+    resource_name,
+    table_name,
+)
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.deploy.app_template import api_name
+from scripts.deploy.app_template import CONSUMER, api_name
 from scripts.deploy.changes import PARKED_RECORDS_QUEUE
 from scripts.paths import ROOT
 
@@ -87,7 +95,7 @@ def _resolve(value: Any, names: dict[str, str], attributes: dict[tuple[str, str]
 
 def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     merge = merge_template(stage, root)
-    names = {"APIHandler": resource_name(stage)} | {
+    names = {"APIHandler": resource_name(stage), CONSUMER: resource_name(stage, CONSUMER_FUNCTION)} | {
         spec.logical_id: table_name(spec.base_name, stage) for spec in ALL_TABLES
     }
     attributes = {(PARKED_RECORDS_QUEUE, "QueueName"): parked_records_queue_name(stage)}
@@ -98,7 +106,7 @@ def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"{APP_NAME} {stage}: alarms for the API and function `chalice deploy` created",
+        "Description": f"{APP_NAME} {stage}: alarms for the API and functions `chalice deploy` created",
         "Parameters": merge["Parameters"],
         "Conditions": merge["Conditions"],
         "Resources": alarms,

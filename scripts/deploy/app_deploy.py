@@ -35,6 +35,7 @@ from chalicelib.stages import CONSUMER_FUNCTION, DEPLOYED_STAGES
 from scripts.deploy import data_stack
 from scripts.deploy.changes import (
     CONSUMER_ENVIRONMENT_OUTPUTS,
+    CONSUMER_MAPPING,
     QUEUE_ARN_OUTPUT,
     STREAM_ARN_OUTPUT,
     consumer_environment,
@@ -42,8 +43,6 @@ from scripts.deploy.changes import (
 )
 from scripts.paths import ROOT
 
-# Chalice's name, in .chalice/deployed/<stage>.json, for the consumer's stream subscription.
-CONSUMER_MAPPING = f"{CONSUMER_FUNCTION}-dynamodb-event-source"
 POLL_SECONDS = 5.0
 # Disabling a mapping lets its current batch finish: up to the consumer's 60 s timeout, and then some.
 SETTLE_SECONDS = 300.0

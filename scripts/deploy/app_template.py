@@ -1,10 +1,12 @@
 """The `chalice package --merge-template` for a stage: what Chalice cannot express by itself.
 
-On top of the stage's data resources (tables, pagination key) it adds API Gateway's
-own error answers in the API's envelope and with CORS headers (Chalice never emits
-gateway responses), stage throttling, and CloudWatch alarms with an optional SNS
-topic. The result only makes sense merged with Chalice's template: it refers to
-Chalice's ``RestAPI`` and ``APIHandler``.
+On top of the stage's data resources (tables, pagination key, bus, queue) it adds API
+Gateway's own error answers in the API's envelope and with CORS headers (Chalice never
+emits gateway responses), stage throttling, the change consumer's stream settings and
+environment, and CloudWatch alarms with an optional SNS topic. The result only makes
+sense merged with Chalice's template: it refers to Chalice's ``RestAPI``, ``APIHandler``
+and ``RecordChanges`` (the consumer app.py registers when CUSTOMERS_STREAM_ARN is set,
+which scripts/deploy/package.py sees to).
 """
 
 from __future__ import annotations
@@ -12,9 +14,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
+
 from chalicelib.api.access import EXPOSED_HEADERS
-from chalicelib.stages import API_STAGE, APP_NAME, THROTTLING, resource_name
-from scripts.deploy.changes import PARKED_RECORDS_QUEUE
+from chalicelib.stages import API_STAGE, APP_NAME, CONSUMER_FUNCTION, THROTTLING, resource_name
+from scripts.deploy.changes import (
+    CONSUMER_MAPPING,
+    PARKED_RECORDS_QUEUE,
+    QUEUE_ARN_OUTPUT,
+    STREAM_ARN_OUTPUT,
+    consumer_environment,
+    stream_event_settings,
+)
+
+# The logical ids `chalice package` gives the consumer and its stream event.
+CONSUMER = to_cfn_resource_name(CONSUMER_FUNCTION)
+CONSUMER_EVENT = to_cfn_resource_name(CONSUMER_MAPPING)
 
 # API Gateway's own refusals, in the API's envelope: (response type, status, code).
 GATEWAY_ERRORS = [
@@ -144,6 +159,51 @@ def _parked_records_alarm(stage: str) -> dict[str, Any]:
     )
 
 
+def _consumer_alarms(stage: str) -> dict[str, Any]:
+    """The consumer falling behind the stream, and batches failing as a whole (a crash or a timeout)."""
+    function = [{"Name": "FunctionName", "Value": {"Ref": CONSUMER}}]
+    return {
+        "ConsumerIteratorAgeAlarm": _alarm(
+            f"{APP_NAME} {stage}: the change consumer is more than a minute behind the customers table",
+            {"Namespace": "AWS/Lambda", "MetricName": "IteratorAge", "Dimensions": function, "Statistic": "Maximum"},
+            60_000,
+            periods=1,
+            period=300,
+        ),
+        # Records the consumer reports as failed do not count: only invocations that fail whole.
+        "ConsumerErrorAlarm": _alarm(
+            f"{APP_NAME} {stage}: the change consumer failed a whole batch (Lambda retries it)",
+            {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": function, "Statistic": "Sum"},
+            0,
+            periods=1,
+        ),
+    }
+
+
+def _consumer(stage: str, data_outputs: dict[str, Any]) -> dict[str, Any]:
+    """What the packaged consumer gets on top of Chalice's: its stream, failure handling and environment.
+
+    The data stack's resources are in the same (merged) template on this path, so the
+    consumer refers to them directly, through the very values the data stack outputs.
+    Chalice's event names the placeholder stream package.py gave it; this replaces it.
+    """
+    values = {key: output["Value"] for key, output in data_outputs.items()}
+    return {
+        "Properties": {
+            "FunctionName": resource_name(stage, CONSUMER_FUNCTION),  # as `chalice deploy` names it
+            "Environment": {"Variables": consumer_environment(values)},
+            "Events": {
+                CONSUMER_EVENT: {
+                    "Properties": {
+                        "Stream": values[STREAM_ARN_OUTPUT],
+                        **stream_event_settings(values[QUEUE_ARN_OUTPUT]),
+                    }
+                }
+            },
+        }
+    }
+
+
 def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
     alarms = {
         "Api5xxRateAlarm": _alarm(
@@ -169,6 +229,7 @@ def _alarms(stage: str, tables: dict[str, Any]) -> dict[str, Any]:
             periods=1,
         ),
         "ParkedRecordsAlarm": _parked_records_alarm(stage),
+        **_consumer_alarms(stage),
     }
     for logical_id, resource in tables.items():
         if resource["Type"] != "AWS::DynamoDB::Table":
@@ -196,6 +257,7 @@ def app_merge_template(stage: str, data_template: dict[str, Any], origin: str) -
     rate, burst = THROTTLING[stage]
     resources = dict(data_template["Resources"])
     resources["APIHandler"] = {"Properties": {"FunctionName": resource_name(stage)}}  # as `chalice deploy` names it
+    resources[CONSUMER] = _consumer(stage, data_template["Outputs"])
     resources["RestAPI"] = {
         "Properties": {
             "Name": api_name(stage),
@@ -216,8 +278,9 @@ def app_merge_template(stage: str, data_template: dict[str, Any], origin: str) -
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
-            f"{APP_NAME} {stage}: Chalice's function and API with tables, pagination key, gateway "
-            "responses, throttling and alarms. Generated by scripts/deploy/generate_infra.py; do not edit."
+            f"{APP_NAME} {stage}: Chalice's functions and API with tables, pagination key, bus, queue, the "
+            "consumer's stream settings, gateway responses, throttling and alarms. Generated by "
+            "scripts/deploy/generate_infra.py; do not edit."
         ),
         "Parameters": {
             "AlarmTopicArn": {

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.stages import APP_NAME, event_bus_name, parked_records_queue_name
+from chalicelib.stages import APP_NAME, CONSUMER_FUNCTION, event_bus_name, parked_records_queue_name
 from chalicelib.storage.tables import CUSTOMERS
 
+# Chalice's name for the consumer's stream subscription (.chalice/deployed; its SAM event is the CamelCase of it).
+CONSUMER_MAPPING = f"{CONSUMER_FUNCTION}-dynamodb-event-source"
 EVENT_BUS = "EventBus"
 PARKED_RECORDS_QUEUE = "ParkedRecordsQueue"
 # SQS's longest retention: an operator has two weeks to look at a parked record.

@@ -83,6 +83,7 @@ def test_alarms_stack_names_the_deployed_function_and_tables_and_lints_clean(sta
     assert f'"customer-api-{stage}"' in text
     assert f'"customers-{stage}"' in text
     assert f'"customer-api-{stage}-parked-records"' in text
+    assert f'"customer-api-{stage}-record_changes"' in text  # the consumer's alarms
     path = tmp_path / "alarms.json"
     path.write_text(text)
     completed = subprocess.run(

@@ -26,6 +26,7 @@ from moto import mock_aws
 from chalicelib.config import Settings, get_settings
 from scripts.chalice_config import stage_environment
 from scripts.deploy import app_deploy, data_stack
+from scripts.deploy.changes import CONSUMER_MAPPING
 
 STAGE = "dev"
 CONSUMER = "customer-api-dev-record_changes"  # the name chalice deploy gives record_changes
@@ -76,7 +77,7 @@ class ChaliceDeploy:
     ) -> subprocess.CompletedProcess[str]:
         client = boto3.client("lambda")
         resources = app_deploy.deployed_resources(STAGE, self.root)
-        mapping = resources.get(app_deploy.CONSUMER_MAPPING)
+        mapping = resources.get(CONSUMER_MAPPING)
         state = None if mapping is None else client.get_event_source_mapping(UUID=mapping["event_uuid"])["State"]
         self.calls.append({"command": command, "cwd": cwd, "env": env, "mapping_state": state})
         if self.fails:
@@ -89,7 +90,7 @@ class ChaliceDeploy:
             uuid = client.create_event_source_mapping(
                 EventSourceArn=stream, FunctionName=self.function_arn, BatchSize=100, StartingPosition="TRIM_HORIZON"
             )["UUID"]
-            mapping = {"name": app_deploy.CONSUMER_MAPPING, "resource_type": "dynamodb_event", "event_uuid": uuid}
+            mapping = {"name": CONSUMER_MAPPING, "resource_type": "dynamodb_event", "event_uuid": uuid}
             mapping |= {"stream_arn": stream, "lambda_arn": self.function_arn}
         elif mapping is not None:
             client.update_event_source_mapping(UUID=mapping["event_uuid"], BatchSize=100)  # all chalice changes
@@ -105,7 +106,7 @@ def write_deployed(root: Path, resources: list[dict[str, Any]]) -> None:
 
 
 def mapping_of(root: Path) -> dict[str, Any]:
-    uuid = app_deploy.deployed_resources(STAGE, root)[app_deploy.CONSUMER_MAPPING]["event_uuid"]
+    uuid = app_deploy.deployed_resources(STAGE, root)[CONSUMER_MAPPING]["event_uuid"]
     mapping: dict[str, Any] = boto3.client("lambda").get_event_source_mapping(UUID=uuid)
     return mapping
 
@@ -199,7 +200,7 @@ def test_a_replaced_stream_stops_the_deploy_before_chalice_runs(outputs: dict[st
         tmp_path,
         [
             {"name": "record_changes", "resource_type": "lambda_function", "lambda_arn": function},
-            {"name": app_deploy.CONSUMER_MAPPING, "resource_type": "dynamodb_event", "event_uuid": "u"}
+            {"name": CONSUMER_MAPPING, "resource_type": "dynamodb_event", "event_uuid": "u"}
             | {"stream_arn": old, "lambda_arn": function},
         ],
     )

@@ -257,10 +257,13 @@ def test_policy_log_group_is_the_function_that_chalice_creates(function: str, st
     ]
 
 
+@pytest.mark.parametrize(("function", "logical_id"), [("api", "APIHandler"), ("consumer", "RecordChanges")])
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_api_function_is_named_in_the_merge_template_as_chalice_deploy_names_it(stage: str) -> None:
+def test_functions_are_named_in_the_merge_template_as_chalice_deploy_names_them(
+    function: str, logical_id: str, stage: str
+) -> None:
     merge = json.loads(generate_infra.app_template_path(stage).read_text())
-    assert merge["Resources"]["APIHandler"]["Properties"]["FunctionName"] == function_name("api", stage)
+    assert merge["Resources"][logical_id]["Properties"]["FunctionName"] == function_name(function, stage)
 
 
 def sid(policy: dict[str, Any], name: str) -> dict[str, Any]:
