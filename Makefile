@@ -88,9 +88,9 @@ package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) a
 	$(PY) -m scripts.deploy.package $(STAGE) $(DIST)
 	@ls -l $(DIST)
 
-deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy, API settings and alarms; prints the URL
+deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy (consumer on the stream), API settings and alarms; prints the URL
 	$(PY) -m scripts.deploy.data_stack deploy $(STAGE)
-	$(BIN)/chalice deploy --stage $(STAGE)
+	$(PY) -m scripts.deploy.app_deploy $(STAGE)
 	$(PY) -m scripts.deploy.api_settings $(STAGE)
 	@$(BIN)/chalice url --stage $(STAGE)
 

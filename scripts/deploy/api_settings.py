@@ -18,9 +18,18 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.stages import API_STAGE, APP_NAME, DEPLOYED_STAGES, resource_name, table_name
+from chalicelib.stages import (
+    API_STAGE,
+    APP_NAME,
+    CONSUMER_FUNCTION,
+    DEPLOYED_STAGES,
+    parked_records_queue_name,
+    resource_name,
+    table_name,
+)
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.deploy.app_template import api_name
+from scripts.deploy.app_template import CONSUMER, api_name
+from scripts.deploy.changes import PARKED_RECORDS_QUEUE
 from scripts.paths import ROOT
 
 
@@ -71,30 +80,33 @@ def apply_api_settings(stage: str, rest_api_id: str, root: Path = ROOT) -> None:
     )
 
 
-def _resolve(value: Any, names: dict[str, str]) -> Any:
-    """The alarms refer to the packaged template's resources; here those exist by name."""
+def _resolve(value: Any, names: dict[str, str], attributes: dict[tuple[str, str], str]) -> Any:
+    """The alarms refer to the packaged template's resources (``Ref``, ``Fn::GetAtt``); here those exist by name."""
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in names:
             return names[value["Ref"]]
-        return {key: _resolve(item, names) for key, item in value.items()}
+        if set(value) == {"Fn::GetAtt"} and tuple(value["Fn::GetAtt"]) in attributes:
+            return attributes[tuple(value["Fn::GetAtt"])]
+        return {key: _resolve(item, names, attributes) for key, item in value.items()}
     if isinstance(value, list):
-        return [_resolve(item, names) for item in value]
+        return [_resolve(item, names, attributes) for item in value]
     return value
 
 
 def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
     merge = merge_template(stage, root)
-    names = {"APIHandler": resource_name(stage)} | {
+    names = {"APIHandler": resource_name(stage), CONSUMER: resource_name(stage, CONSUMER_FUNCTION)} | {
         spec.logical_id: table_name(spec.base_name, stage) for spec in ALL_TABLES
     }
+    attributes = {(PARKED_RECORDS_QUEUE, "QueueName"): parked_records_queue_name(stage)}
     alarms = {
-        name: _resolve(resource, names)
+        name: _resolve(resource, names, attributes)
         for name, resource in merge["Resources"].items()
         if resource.get("Type") == "AWS::CloudWatch::Alarm"
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"{APP_NAME} {stage}: alarms for the API and function `chalice deploy` created",
+        "Description": f"{APP_NAME} {stage}: alarms for the API and functions `chalice deploy` created",
         "Parameters": merge["Parameters"],
         "Conditions": merge["Conditions"],
         "Resources": alarms,

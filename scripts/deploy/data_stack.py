@@ -46,6 +46,16 @@ def deploy(stage: str) -> None:
     _check_user_pool(stage, client.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", []))
 
 
+def outputs(stage: str) -> dict[str, str]:
+    """The deployed data stack's outputs by key: what `chalice deploy` and the consumer are wired from."""
+    client = boto3.client("cloudformation")
+    try:
+        (stack,) = client.describe_stacks(StackName=stack_name(stage))["Stacks"]
+    except ClientError as error:
+        raise SystemExit(f"error: no data stack {stack_name(stage)} ({error}): run make deploy") from None
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
 def _check_user_pool(stage: str, outputs: list[Any]) -> None:
     """`chalice deploy` needs the pool's ARN in config.json; stop before deploying a broken authorizer."""
     pool_arn = next((o["OutputValue"] for o in outputs if o["OutputKey"] == "UserPoolArn"), None)

@@ -1,4 +1,4 @@
-"""Generate `infra/tables-<stage>.json`, the CloudFormation for each stage's DynamoDB tables.
+"""Generate `infra/tables-<stage>.json`, the CloudFormation for each stage's data stack (tables, bus, queue).
 
 `chalicelib/storage/tables.py` defines the tables and `chalicelib/stages.py` names them per stage;
 this script turns both into a checked-in template so that a deploy creates exactly the
@@ -29,13 +29,15 @@ from chalicelib.storage.tables import ALL_TABLES, TableSpec
 from scripts.chalice_config import stage_environment
 from scripts.deploy.app_template import app_merge_template
 from scripts.deploy.auth_template import auth_outputs, auth_resources, authorizer_override
+from scripts.deploy.changes import change_outputs, change_resources
 from scripts.paths import ROOT
 
 # get_settings() refuses a deployed stage without a secret; table names do not depend on it.
 PLACEHOLDER_SECRET = "placeholder-for-template-generation-only"  # noqa: S105
 # CreateTable parameters that CloudFormation's AWS::DynamoDB::Table spells and shapes the
-# same way. Anything else create_table_request() grows (SSESpecification, StreamSpecification,
-# Tags...) differs in shape, so it stops generation instead of producing a wrong template.
+# same way. Anything else create_table_request() grows (SSESpecification, Tags...) differs
+# in shape, so it stops generation instead of producing a wrong template; the ones taught
+# so far are translated in _table (StreamSpecification).
 SHARED_CREATE_TABLE_KEYS = frozenset(
     {"TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes"}
 )
@@ -84,6 +86,7 @@ def _stage_settings(stage: str, root: Path) -> Settings:
 def _table(spec: TableSpec, settings: Settings, protected: bool) -> dict[str, Any]:
     """One AWS::DynamoDB::Table whose keys come from create_table_request, as for local tables."""
     request = spec.create_table_request(settings.table(spec))
+    stream = request.pop("StreamSpecification", None)
     unknown = sorted(set(request) - SHARED_CREATE_TABLE_KEYS)
     if unknown:
         raise ValueError(f"{spec.logical_id}: teach scripts/deploy/generate_infra.py to translate {', '.join(unknown)}")
@@ -92,6 +95,8 @@ def _table(spec: TableSpec, settings: Settings, protected: bool) -> dict[str, An
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
     }
+    if stream is not None:
+        properties["StreamSpecification"] = _stream_specification(spec, stream)
     if spec.ttl_attribute is not None:
         properties["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
     properties["DeletionProtectionEnabled"] = protected
@@ -103,6 +108,13 @@ def _table(spec: TableSpec, settings: Settings, protected: bool) -> dict[str, An
         "UpdateReplacePolicy": policy,
         "Properties": properties,
     }
+
+
+def _stream_specification(spec: TableSpec, stream: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable says ``StreamEnabled`` and a view type; CloudFormation has a stream just when it names a type."""
+    if stream.get("StreamEnabled") is not True:
+        raise ValueError(f"{spec.logical_id}: a disabled StreamSpecification has no CloudFormation form (omit it)")
+    return {"StreamViewType": stream["StreamViewType"]}
 
 
 def _pagination_secret(stage: str, root: Path, protected: bool) -> dict[str, Any]:
@@ -126,12 +138,19 @@ def _pagination_secret(stage: str, root: Path, protected: bool) -> dict[str, Any
 
 
 def _outputs(spec: TableSpec, stage: str) -> dict[str, Any]:
-    """Name and ARN of a table, exported so other stacks can import them by a stable name."""
+    """Name and ARN of a table (and of its stream), exported so other stacks can import them by a stable name.
+
+    The stream's ARN changes whenever the stream is turned off and on again, so the
+    consumer's deploy reads it from here rather than from any configuration.
+    """
     outputs: dict[str, Any] = {}
-    for suffix, value, what in (
+    attributes = [
         ("Name", {"Ref": spec.logical_id}, "name"),
         ("Arn", {"Fn::GetAtt": [spec.logical_id, "Arn"]}, "ARN"),
-    ):
+    ]
+    if spec.stream:
+        attributes.append(("StreamArn", {"Fn::GetAtt": [spec.logical_id, "StreamArn"]}, "stream ARN"))
+    for suffix, value, what in attributes:
         key = f"{spec.logical_id}{suffix}"
         outputs[key] = {
             "Description": f"{spec.logical_id} {what}",
@@ -142,22 +161,25 @@ def _outputs(spec: TableSpec, stage: str) -> dict[str, Any]:
 
 
 def generate(stage: str, root: Path = ROOT) -> dict[str, Any]:
-    """The template for ``stage``: every table in ALL_TABLES, named as config.json names it."""
+    """The template for ``stage``: every table in ALL_TABLES, named as config.json names it, the bus and the queue."""
     settings = _stage_settings(stage, root)
     protected = is_protected(stage)
     resources = {spec.logical_id: _table(spec, settings, protected) for spec in ALL_TABLES}
     resources[SECRET_LOGICAL_ID] = _pagination_secret(stage, root, protected)
+    resources.update(change_resources(stage, protected))
     outputs: dict[str, Any] = {}
     for spec in ALL_TABLES:
         outputs.update(_outputs(spec, stage))
+    outputs.update(change_outputs(stage))
     if requires_auth(stage, root):
         resources.update(auth_resources(stage, protected))
         outputs.update(auth_outputs(stage))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
-            f"{APP} {stage}: DynamoDB tables and the pagination key. Generated by scripts/deploy/generate_infra.py "
-            "from chalicelib/storage/tables.py and chalicelib/stages.py; do not edit."
+            f"{APP} {stage}: DynamoDB tables, the pagination key, the change-event bus and the parked-records "
+            "queue. Generated by scripts/deploy/generate_infra.py from chalicelib/storage/tables.py and "
+            "chalicelib/stages.py; do not edit."
         ),
         "Resources": resources,
         "Outputs": outputs,

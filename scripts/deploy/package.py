@@ -1,4 +1,10 @@
-"""`chalice package` for a stage, merged with its generated template: used by make, the tests and the bench."""
+"""`chalice package` for a stage, merged with its generated template: used by make, the tests and the bench.
+
+app.py registers the change consumer only when ``CUSTOMERS_STREAM_ARN`` is set as Chalice
+imports it. Packaging has no stream yet (it is created with the stack), so Chalice gets a
+placeholder, and the merge template replaces it in the consumer's event and environment
+with the table's own stream; a test checks that no placeholder is left.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,10 @@ import sys
 from pathlib import Path
 
 from scripts.paths import ROOT
+
+
+def placeholder_stream_arn(stage: str) -> str:
+    return f"arn:aws:dynamodb:us-east-1:000000000000:table/customers-{stage}/stream/placeholder"
 
 
 def package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
@@ -21,7 +31,11 @@ def package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
         f"infra/app-{stage}.json",
         str(out),
     ]
-    environment = {"AWS_DEFAULT_REGION": "us-east-1", **os.environ}  # chalice needs a region even offline
+    environment = {
+        "AWS_DEFAULT_REGION": "us-east-1",  # chalice needs a region even offline
+        **os.environ,
+        "CUSTOMERS_STREAM_ARN": placeholder_stream_arn(stage),  # the same template whatever the shell holds
+    }
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=300)
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -52,16 +53,37 @@ def test_api_gets_gateway_responses_throttling_tracing_and_its_stage_name(deploy
     assert stage_settings["tracingEnabled"] is True
 
 
+def references(value: Any) -> Iterator[tuple[str, str]]:
+    """Every ("Ref", name) and ("Fn::GetAtt", resource) anywhere in a template."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            yield "Ref", value["Ref"]
+        elif set(value) == {"Fn::GetAtt"}:
+            yield "Fn::GetAtt", value["Fn::GetAtt"][0]
+        for item in value.values():
+            yield from references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_alarms_stack_names_the_deployed_function_and_tables_and_lints_clean(stage: str, tmp_path: Path) -> None:
     # moto's CloudFormation cannot create alarms, so the stack's template is checked and linted instead
     template = api_settings.alarms_template(stage)
     text = json.dumps(template)
     assert len(template["Resources"]) >= 12
-    assert '"Ref": "APIHandler"' not in text
-    assert '"Ref": "CustomersTable"' not in text  # every reference to the packaged template resolved
+    # Every reference to the packaged template's resources resolved: only parameters and pseudo parameters are left.
+    unresolved = {
+        (kind, name)
+        for kind, name in references(template["Resources"])
+        if not (kind == "Ref" and (name in template["Parameters"] or name.startswith("AWS::")))
+    }
+    assert unresolved == set()
     assert f'"customer-api-{stage}"' in text
     assert f'"customers-{stage}"' in text
+    assert f'"customer-api-{stage}-parked-records"' in text
+    assert f'"customer-api-{stage}-record_changes"' in text  # the consumer's alarms
     path = tmp_path / "alarms.json"
     path.write_text(text)
     completed = subprocess.run(

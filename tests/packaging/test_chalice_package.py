@@ -16,6 +16,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.config import Settings, get_settings
 from chalicelib.storage.tables import ALL_TABLES
+from scripts.deploy.changes import STREAM_EVENT_SETTINGS
 from scripts.deploy.package import package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,11 @@ def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp(f"package-{stage}") / "out"
     completed = package(stage, out)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    consumer = template(out)["Resources"].get("RecordChanges", {})
+    assert "Type" in consumer, (
+        "chalice package emitted no record_changes function, so the merge template's consumer settings have "
+        "nothing to merge into: app.py must register it when CUSTOMERS_STREAM_ARN is set (package.py sets it)"
+    )
     return stage, out
 
 
@@ -63,9 +69,9 @@ def test_template_has_function_api_role_and_tables(packaged: tuple[str, Path]) -
     assert types["APIHandler"] == "AWS::Serverless::Function"
     assert types["RestAPI"] == "AWS::Serverless::Api"
     assert types["ApiHandlerRole"] == "AWS::IAM::Role"
-    assert {types[name] for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")} == {
-        "AWS::DynamoDB::Table"
-    }
+    assert {types[spec.logical_id] for spec in ALL_TABLES} == {"AWS::DynamoDB::Table"}
+    assert types["EventBus"] == "AWS::Events::EventBus"
+    assert types["ParkedRecordsQueue"] == "AWS::SQS::Queue"
 
 
 def test_function_is_traced_sized_and_configured_for_its_stage(packaged: tuple[str, Path]) -> None:
@@ -92,17 +98,12 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
     stage, out = packaged
     resources = template(out)["Resources"]
     variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
-    names = {
-        resources[name]["Properties"]["TableName"]
-        for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
-    }
+    names = {resources[spec.logical_id]["Properties"]["TableName"] for spec in ALL_TABLES}
     settings = settings_of(variables)
     assert names == {settings.table(spec) for spec in ALL_TABLES}
+    assert len(names) == len(ALL_TABLES) == 4
     if stage == "prod":
-        assert all(
-            resources[name]["DeletionPolicy"] == "Retain"
-            for name in ("CustomersTable", "CustomerEmailsTable", "IdempotencyTable")
-        )
+        assert all(resources[spec.logical_id]["DeletionPolicy"] == "Retain" for spec in ALL_TABLES)
 
 
 def test_deployment_zip_is_small_and_has_no_boto3(packaged: tuple[str, Path]) -> None:
@@ -178,7 +179,25 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
         "ReadThrottleEvents",
         "WriteThrottleEvents",
         "SystemErrors",
+        "ApproximateNumberOfMessagesVisible",
+        "IteratorAge",
+        "Errors",
     }
+    consumer = [{"Name": "FunctionName", "Value": {"Ref": "RecordChanges"}}]
+    (behind,) = by_metric["IteratorAge"]
+    assert (behind["Dimensions"], behind["Statistic"], behind["Period"]) == (consumer, "Maximum", 300)
+    assert behind["Threshold"] == 60_000  # a minute behind the table's changes, at worst over five minutes
+    (failing,) = by_metric["Errors"]
+    assert (failing["Dimensions"], failing["Statistic"], failing["Threshold"]) == (consumer, "Sum", 0)
+    (parked,) = by_metric["ApproximateNumberOfMessagesVisible"]
+    assert parked["Namespace"] == "AWS/SQS"
+    assert parked["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ParkedRecordsQueue", "QueueName"]}}]
+    assert (parked["Statistic"], parked["Threshold"], parked["ComparisonOperator"]) == (
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+    )  # one parked record is one too many
+    assert parked["TreatMissingData"] == "ignore"  # SQS goes quiet on an idle queue that still holds messages
     for name in ("5XXError", "Latency"):
         (alarm,) = by_metric[name]
         assert alarm["Dimensions"] == [
@@ -187,7 +206,7 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
         ]
     assert by_metric["Latency"][0]["ExtendedStatistic"] == "p99"
     for name in ("ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"):
-        assert len(by_metric[name]) == 3  # one per table
+        assert len(by_metric[name]) == len(ALL_TABLES)  # one per table
     assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional
 
 
@@ -214,3 +233,51 @@ def test_prod_requires_read_or_write_scope_on_every_route_and_dev_is_open(packag
     assert all("security" not in preflight for preflight in preflights)  # browsers preflight without tokens
     pool = template(out)["Resources"]["UserPool"]
     assert pool["DeletionPolicy"] == "Retain"
+
+
+def test_consumer_is_its_own_function_with_its_own_role_name_and_size(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    resources = template(out)["Resources"]
+    consumer = resources["RecordChanges"]
+    assert consumer["Type"] == "AWS::Serverless::Function"
+    properties = consumer["Properties"]
+    assert properties["Handler"] == "app.record_changes"
+    assert properties["FunctionName"] == f"customer-api-{stage}-record_changes"  # as `chalice deploy` names it
+    assert (properties["Timeout"], properties["MemorySize"], properties["Tracing"]) == (60, 256, "Active")
+    assert properties["Role"] == {"Fn::GetAtt": ["RecordChangesRole", "Arn"]}
+    policies = resources["RecordChangesRole"]["Properties"]["Policies"]
+    expected = json.loads((ROOT / ".chalice" / f"policy-{stage}-consumer.json").read_text())
+    assert [policy["PolicyDocument"] for policy in policies] == [expected]
+
+
+def test_consumer_reads_the_tables_stream_with_bounded_retries_and_parks_to_the_queue(
+    packaged: tuple[str, Path],
+) -> None:
+    stage, out = packaged
+    document = template(out)
+    resources = document["Resources"]
+    properties = resources["RecordChanges"]["Properties"]
+    (event,) = properties["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    settings = event["Properties"]
+    # The customers table of this very template (its stream is on): no placeholder left from packaging.
+    assert settings["Stream"] == {"Fn::GetAtt": ["CustomersTable", "StreamArn"]}
+    assert resources["CustomersTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "placeholder" not in json.dumps(document)
+    assert settings["StartingPosition"] == "TRIM_HORIZON"  # a new consumer starts at the oldest change kept
+    assert settings["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert settings["BisectBatchOnFunctionError"] is False
+    assert settings["MaximumRecordAgeInSeconds"] == 86400
+    assert settings["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["ParkedRecordsQueue", "Arn"]}}
+    }
+    assert {key: settings[key] for key in STREAM_EVENT_SETTINGS} == STREAM_EVENT_SETTINGS  # as make deploy sets them
+    variables = properties["Environment"]["Variables"]
+    assert variables["STAGE"] == stage
+    assert variables["CUSTOMERS_STREAM_ARN"] == settings["Stream"]  # Lambda imports app.py with it too
+    assert variables["PARKED_RECORDS_QUEUE_URL"] == {"Ref": "ParkedRecordsQueue"}
+    assert variables["EVENT_BUS_NAME"] == {"Fn::GetAtt": ["EventBus", "Name"]}
+    assert resources["EventBus"]["Properties"]["Name"] == f"customer-api-{stage}"
+    # Bounded, and long enough for the consumer to park a failing record itself (whole) first.
+    read = settings_of({key: value for key, value in variables.items() if isinstance(value, str)})
+    assert read.stream_max_attempts < settings["MaximumRetryAttempts"] == 5

@@ -107,13 +107,20 @@ def test_every_table_appears_with_its_name_keys_and_ttl(stage: str, spec: TableS
     assert spec.logical_id in resources, f"{spec.logical_id} is not in infra/tables-{stage}.json"
     properties = resources[spec.logical_id]["Properties"]
     assert properties["TableName"] == table_name(spec.base_name, stage)
-    assert properties["KeySchema"] == [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    if spec.range_key is not None:
+        keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
+    assert properties["KeySchema"] == keys
     assert properties["AttributeDefinitions"] == spec.attribute_definitions()
     assert properties.get("GlobalSecondaryIndexes", []) == [index.definition() for index in spec.indexes]
     if spec.ttl_attribute is None:
         assert "TimeToLiveSpecification" not in properties
     else:
         assert properties["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    if spec.stream:
+        assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    else:
+        assert "StreamSpecification" not in properties
     outputs = checked_in(stage)["Outputs"]
     for suffix in ("Name", "Arn"):
         key = f"{spec.logical_id}{suffix}"
@@ -150,6 +157,90 @@ def test_dev_tables_can_be_torn_down() -> None:
         assert resource["DeletionPolicy"] == "Delete", logical_id
         assert resource["UpdateReplacePolicy"] == "Delete", logical_id
         assert resource["Properties"].get("DeletionProtectionEnabled", False) is False, logical_id
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_customers_table_streams_old_and_new_images_and_exports_the_stream(stage: str) -> None:
+    # The consumer needs both images: history stores what changed, and a removal has no new image.
+    properties = tables(stage)["CustomersTable"]["Properties"]
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "StreamEnabled" not in properties["StreamSpecification"]  # CreateTable's spelling, not CloudFormation's
+    output = checked_in(stage)["Outputs"]["CustomersTableStreamArn"]
+    assert output["Value"] == {"Fn::GetAtt": ["CustomersTable", "StreamArn"]}
+    assert output["Export"] == {"Name": f"customer-api-{stage}-CustomersTableStreamArn"}
+    assert [name for name, resource in tables(stage).items() if "StreamSpecification" in resource["Properties"]] == [
+        "CustomersTable"
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_history_table_is_keyed_by_customer_and_version_with_the_feed_index_and_expiry(stage: str) -> None:
+    history = tables(stage)["CustomerHistoryTable"]
+    properties = history["Properties"]
+    assert properties["TableName"] == f"customer-history-{stage}"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "customer_id", "KeyType": "HASH"},
+        {"AttributeName": "version", "KeyType": "RANGE"},
+    ]
+    types = {
+        definition["AttributeName"]: definition["AttributeType"] for definition in properties["AttributeDefinitions"]
+    }
+    assert types == {"customer_id": "S", "version": "N", "feed_bucket": "S", "feed_position": "S"}
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "by_feed",
+            "KeySchema": [
+                {"AttributeName": "feed_bucket", "KeyType": "HASH"},
+                {"AttributeName": "feed_position", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    protected = stage == "prod"
+    assert history["DeletionPolicy"] == history["UpdateReplacePolicy"] == ("Retain" if protected else "Delete")
+    assert properties["DeletionProtectionEnabled"] is protected
+
+
+def test_a_disabled_stream_stops_generation_instead_of_vanishing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def disabled(spec: TableSpec, name: str) -> dict[str, Any]:
+        return {**original(spec, name), "StreamSpecification": {"StreamEnabled": False}}
+
+    original = TableSpec.create_table_request
+    monkeypatch.setattr(TableSpec, "create_table_request", disabled)
+    with pytest.raises(ValueError, match="disabled StreamSpecification"):
+        generate_infra.generate("dev")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stage_has_its_event_bus_exported_by_name_and_arn(stage: str) -> None:
+    template = checked_in(stage)
+    bus = template["Resources"]["EventBus"]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    assert bus["Properties"]["Name"] == f"customer-api-{stage}"
+    outputs = template["Outputs"]
+    assert outputs["EventBusName"]["Value"] == {"Fn::GetAtt": ["EventBus", "Name"]}
+    assert outputs["EventBusArn"]["Value"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    for key in ("EventBusName", "EventBusArn"):
+        assert outputs[key]["Export"] == {"Name": f"customer-api-{stage}-{key}"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_parked_records_queue_is_encrypted_keeps_two_weeks_and_survives_in_prod(stage: str) -> None:
+    template = checked_in(stage)
+    queue = template["Resources"]["ParkedRecordsQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    properties = queue["Properties"]
+    assert properties["QueueName"] == f"customer-api-{stage}-parked-records"
+    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600
+    expected_policy = "Retain" if stage == "prod" else "Delete"
+    assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == expected_policy
+    outputs = template["Outputs"]
+    assert outputs["ParkedRecordsQueueUrl"]["Value"] == {"Ref": "ParkedRecordsQueue"}  # a queue's Ref is its URL
+    assert outputs["ParkedRecordsQueueArn"]["Value"] == {"Fn::GetAtt": ["ParkedRecordsQueue", "Arn"]}
+    for key in ("ParkedRecordsQueueUrl", "ParkedRecordsQueueArn"):
+        assert outputs[key]["Export"] == {"Name": f"customer-api-{stage}-{key}"}
 
 
 def test_cfn_lint_finds_nothing() -> None:
