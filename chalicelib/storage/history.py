@@ -96,17 +96,9 @@ class DynamoDBHistoryRepository(HistoryRepository):
             "published": {"BOOL": False},
         }
         with store_errors():
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={**entry_item(entry), **feed},
-                    ConditionExpression="attribute_not_exists(version)",
-                )
+            existing = self._put_new({**entry_item(entry), **feed})
+            if existing is None:
                 return entry
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-            existing = self._get(entry.customer_id, entry.version) or {}
             if "change" in existing:  # written by an earlier delivery
                 published = existing.get("published", {}).get("BOOL", True)
                 return None if published else entry_from_item(existing)
@@ -190,17 +182,22 @@ class DynamoDBHistoryRepository(HistoryRepository):
     def _reserve(self, customer_id: str, version: int) -> Item | None:
         """A placeholder the consumer will complete redacted; the entry itself if it was written meanwhile."""
         with store_errors():
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={**self._key(customer_id, version), "redacted": {"BOOL": True}},
-                    ConditionExpression="attribute_not_exists(version)",
-                )
-                return None
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-        return self._get(customer_id, version)
+            return self._put_new({**self._key(customer_id, version), "redacted": {"BOOL": True}})
+
+    def _put_new(self, item: Item) -> Item | None:
+        """Write the item if its key is free; else the item already there (returned by the refusal, no read)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(version)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return cast(Item, error.response.get("Item") or {})
 
     def _redact(self, item: Item) -> None:
         changes = cast(dict[str, Any], value_of(item.get("changes", {"M": {}})))
@@ -212,13 +209,6 @@ class DynamoDBHistoryRepository(HistoryRepository):
                 ConditionExpression="attribute_exists(version)",
                 ExpressionAttributeValues={":true": {"BOOL": True}, ":changes": attribute(_nulled(changes))},
             )
-
-    def _get(self, customer_id: str, version: int) -> Item | None:
-        with store_errors():
-            response = self._client.get_item(
-                TableName=self._table, Key=self._key(customer_id, version), ConsistentRead=True
-            )
-        return response.get("Item")
 
     def feed(
         self, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,8 @@ from chalicelib.config import get_settings
 from chalicelib.stages import CONSUMER_FUNCTION, table_name
 from chalicelib.storage.tables import ALL_TABLES
 from scripts.deploy import generate_infra
-from tests.support import JSON, Api, create, new_customer
+from tests.support import JSON, Api, body, create, forget_cached_wiring, new_customer
+from tests.support.stream import deliver_changes, poller
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYED_STAGES = ("dev", "prod")
@@ -60,8 +63,8 @@ def function_name(function: str, stage: str) -> str:
     return f"customer-api-{stage}" if function == "api" else f"customer-api-{stage}-record_changes"
 
 
-def exercise_every_data_path(api: Api) -> None:
-    """Every route and every branch that reaches DynamoDB differently."""
+def exercise_every_data_path(api: Api, deliver: Callable[[], object] = deliver_changes) -> None:
+    """Every route and every branch that reaches DynamoDB differently (``deliver`` runs the consumer)."""
     api.post("/seed")
     customer = create(api)
     cid = customer["customer_id"]
@@ -75,6 +78,29 @@ def exercise_every_data_path(api: Api) -> None:
     api.put(f"/customers/{cid}", {"city": "Rome"}, headers={**JSON, "If-Match": '"1"'})  # stale: re-read
     api.put(f"/customers/{cid}", {"email_address": "moved.policy@example.com"})
     api.delete(f"/customers/{cid}")
+    api.post(f"/customers/{cid}/restore")
+    api.get(f"/customers/{cid}/history")
+    api.get(f"/customers/{uuid.uuid4()}/history")  # never existed: the customer is read too
+    api.get("/events")
+    api.get(f"/events?customer_id={cid}")
+    api.get(f"/customers/{cid}/export")
+    api.post(f"/customers/{cid}/erasure")  # before the consumer ran: entries are reserved redacted
+    keyed_id = body(api.post("/customers", keyed, headers={**JSON, "Idempotency-Key": "policy"}))["customer_id"]
+    deliver()
+    api.post(f"/customers/{keyed_id}/erasure")  # redacts written entries, empties the key's record
+
+
+_paused = [False]
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Calls made in this block are another function's (the consumer's, while the API's are recorded)."""
+    _paused[0] = True
+    try:
+        yield
+    finally:
+        _paused[0] = False
 
 
 @contextmanager
@@ -89,6 +115,8 @@ def recording_dynamodb_actions(client: Any) -> Iterator[dict[str, set[str]]]:
     used: dict[str, set[str]] = defaultdict(set)
 
     def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
+        if _paused[0]:
+            return
         if model.name == "TransactWriteItems":
             for item in params["TransactItems"]:
                 ((kind, request),) = item.items()
@@ -106,22 +134,39 @@ def recording_dynamodb_actions(client: Any) -> Iterator[dict[str, set[str]]]:
 
 def api_used_actions(api: Api) -> dict[str, set[str]]:
     """What the API function calls while serving every route."""
+
+    def consumer_unrecorded() -> None:
+        with paused():
+            deliver_changes()
+
     with recording_dynamodb_actions(wiring.dynamodb_client()) as used:
-        exercise_every_data_path(api)
+        exercise_every_data_path(api, consumer_unrecorded)
     return dict(used)
 
 
 def consumer_used_actions(api: Api) -> dict[str, set[str]]:
-    """What the stream consumer calls while it records every kind of change. Not wired yet: the consumer is not written.
+    """What the stream consumer calls while it records every kind of change, a redelivery and a failing record.
 
-    To wire it: make every kind of change through ``api`` (create, update, email change,
-    delete, restore), read the customers table's stream records from moto (it keeps the
-    stream: ``dynamodbstreams`` ``get_shard_iterator``/``get_records``), and hand them to
-    the consumer, including a record that keeps failing until it is parked and a
-    redelivered one, all inside ``recording_dynamodb_actions(<the consumer's client>)``;
-    return what it recorded. Then drop the ``xfail`` of the consumer case below.
+    The changes are made first (their calls are the API's); only the deliveries are recorded.
     """
-    raise NotImplementedError("consumer_used_actions: record the stream consumer's calls once it exists")
+    exercise_every_data_path(api)
+    with recording_dynamodb_actions(wiring.dynamodb_client()) as used:
+        deliver_changes()
+        poller(fresh=True).poll_once()  # a redelivery of everything: written once, read back
+    # A record that keeps failing is counted, then parked (EventBridge refuses a bus that does not exist).
+    api.post("/customers", new_customer())
+    os.environ["EVENT_BUS_NAME"] = "customer-api-missing-bus"
+    forget_cached_wiring()
+    try:
+        with recording_dynamodb_actions(wiring.dynamodb_client()) as failing:
+            for _ in range(int(get_settings().stream_max_attempts)):
+                poller().poll_once()
+    finally:
+        os.environ["EVENT_BUS_NAME"] = ""
+        forget_cached_wiring()
+    for table, actions in failing.items():
+        used[table] |= actions
+    return dict(used)
 
 
 RECORDERS: dict[str, Callable[[Api], dict[str, set[str]]]] = {
@@ -152,20 +197,7 @@ def granted_table_actions(policy: dict[str, Any], stage: str) -> dict[str, set[s
     return dict(granted)
 
 
-@pytest.mark.parametrize(
-    "function",
-    [
-        "api",
-        pytest.param(
-            "consumer",
-            marks=pytest.mark.xfail(
-                raises=NotImplementedError,
-                strict=True,
-                reason="consumer_used_actions is wired once the consumer exists",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_grants_exactly_the_dynamodb_actions_the_function_uses(api: Api, function: str, stage: str) -> None:
     used = RECORDERS[function](api)
