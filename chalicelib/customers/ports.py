@@ -115,6 +115,13 @@ class CustomerRepository(ABC):
         """
 
     @abstractmethod
+    def bury(self, customer_id: str, version: int, stamp: Stamp) -> None:
+        """A tombstone at ``version`` where nothing is stored any more (a purged customer's history remains).
+
+        Raises WriteConflict if an item is there.
+        """
+
+    @abstractmethod
     def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
         """Up to ``limit`` live customers (matching ``where``) from ``position``, at a cost bounded by ``limit``."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from chalicelib.customers.errors import CustomerErased, CustomerNotFound
 from chalicelib.customers.lifecycle import Lifecycle
 from chalicelib.customers.model import SYSTEM, Erasure, Export, Origin, Stamp, format_epoch, format_utc
 from chalicelib.customers.ports import CustomerRepository, HistoryRepository
@@ -48,19 +49,35 @@ class PrivacyService:
         )
 
     def erase(self, customer_id: str, *, origin: Origin = SYSTEM) -> Erasure:
-        """Erase a live or soft-deleted customer. Asked again, it finishes any redaction left and answers the same."""
-        stored = self._customers.read(customer_id)
-        if stored is not None and stored.erased_at is not None:
-            self._history.redact(customer_id, stored.version)
-            return Erasure(customer_id, stored.erased_at)
+        """Erase a live, deleted or purged customer. Asked again, it finishes any redaction left and answers the same.
+
+        A purged customer (past its window, perhaps removed by TTL) still has its history: it is
+        erased too, and a tombstone is left where the item was, so the id answers 410 from then on.
+        """
 
         def erase() -> tuple[int, str]:
-            current = self._lifecycle.existing(customer_id)
+            stored = self._customers.read(customer_id)
+            if stored is not None and stored.erased_at is not None:
+                raise CustomerErased()
             stamp = Stamp(format_utc(self._clock()), origin.actor, origin.request_id)
-            self._customers.erase(current, stamp)
-            return current.version, stamp.at
+            if stored is not None:
+                self._customers.erase(stored, stamp)
+                return stored.version, stamp.at
+            entries = self._history.entries(customer_id)
+            if not entries:
+                raise CustomerNotFound()
+            last = max(entry.version for entry in entries)
+            self._customers.bury(customer_id, last + 1, stamp)
+            return last, stamp.at
 
-        version, erased_at = retry_on_conflict(erase)
+        try:
+            version, erased_at = retry_on_conflict(erase)
+        except CustomerErased:  # erased before (or by a concurrent retry of this request): answer as a repeat
+            stored = self._customers.read(customer_id)
+            assert stored is not None
+            assert stored.erased_at is not None
+            self._history.redact(customer_id, stored.version)
+            return Erasure(customer_id, stored.erased_at)
         self._history.redact(customer_id, version)
         self._count("CustomersErased")
         return Erasure(customer_id, erased_at)

@@ -211,7 +211,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         if stored.is_live and stored.customer is not None:
             items.append({"Delete": self._release_email(stored.customer)})
         if stored.idempotency_key is not None:
-            items.append({"Update": self._empty_idempotency_record(stored.idempotency_key)})
+            items.append({"Update": self._empty_idempotency_record(stored.idempotency_key, stored.customer_id)})
         try:
             self._transact(items, conflict_on=tuple(range(len(items) - (stored.idempotency_key is not None))))
         except _Cancelled as cancelled:
@@ -219,6 +219,28 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 raise cancelled.error from None
             # Its record has expired and gone: nothing to empty there.
             self.erase(replace(stored, idempotency_key=None), stamp)
+
+    def bury(self, customer_id: str, version: int, stamp: Stamp) -> None:
+        tombstone: dict[str, Any] = {
+            "customer_id": customer_id,
+            "version": version,
+            "updated_at": stamp.at,
+            "updated_by": stamp.by,
+            ERASED_AT: stamp.at,
+        }
+        if stamp.request_id is not None:
+            tombstone[REQUEST_ID] = stamp.request_id
+        with store_errors():
+            try:
+                self._client.put_item(
+                    TableName=self._customers,
+                    Item=to_item(tombstone),
+                    ConditionExpression="attribute_not_exists(customer_id)",
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    raise WriteConflict() from error
+                raise
 
     def _lifecycle_update(self, customer_id: str, expression: Expression, version: int, state: str) -> UpdateTypeDef:
         """An update of the customer's state, conditional on the version read and the state it must be in."""
@@ -240,14 +262,18 @@ class DynamoDBCustomerRepository(CustomerRepository):
             "ExpressionAttributeValues": expression.values,
         }
 
-    def _empty_idempotency_record(self, key: str) -> UpdateTypeDef:
-        """Keep the record (a replay must answer "erased", not create the customer again) without its data."""
+    def _empty_idempotency_record(self, key: str, customer_id: str) -> UpdateTypeDef:
+        """Keep the record (a replay must answer "erased", not create the customer again) without its data.
+
+        Only while it is still this customer's: an expired key may have made another customer since.
+        """
         return {
             "TableName": self._idempotency,
             "Key": {IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
             "UpdateExpression": "REMOVE #customer, fingerprint",
-            "ConditionExpression": "attribute_exists(idempotency_key)",
+            "ConditionExpression": "customer_id = :id",
             "ExpressionAttributeNames": {"#customer": "customer"},
+            "ExpressionAttributeValues": {":id": {"S": customer_id}},
         }
 
     def _transact(self, items: list[TransactWriteItemTypeDef], *, conflict_on: tuple[int, ...]) -> None:
@@ -358,6 +384,8 @@ def _stamp_expression(stamp: Stamp, write_id: str | None = None) -> Expression:
     expression = Expression().set("updated_at", stamp.at).set("updated_by", stamp.by)
     if stamp.request_id is not None:
         expression.set(REQUEST_ID, stamp.request_id)
+    else:  # a write of the app's own: it must not pass for the previous request's
+        expression.remove(REQUEST_ID)
     return expression.set(WRITE_ID, write_id or uuid.uuid4().hex)
 
 

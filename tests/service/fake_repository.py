@@ -4,31 +4,43 @@ It subclasses the very port the DynamoDB adapter implements and keeps the adapte
 promises, condition for condition and in the adapter's order of precedence:
 
 * ``create`` is all or nothing: a live idempotency record (IdempotencyKeyTaken), a taken
-  id (CustomerAlreadyExists) or a taken email, compared by ``email_key``
+  id in any state (CustomerAlreadyExists) or a taken email, compared by ``email_key``
   (EmailAlreadyInUse) refuses the whole write;
-* ``update`` requires the customer to exist and, with ``expected_version``, to be at it;
-* ``apply_changes`` moves the email claim when the address changes ignoring case, and
-  claims the new address, frees the old one and updates the customer together or not at all;
-* ``delete`` removes the customer as read and frees its email, or raises WriteConflict;
+* ``update`` requires a live customer (else CustomerNotFound) and, with ``expected_version``,
+  that version (else WriteConflict);
+* ``apply_changes`` moves the email claim when the address changes ignoring case: it claims
+  the new address, frees the old one and updates the live customer at the version read,
+  together or not at all;
+* ``soft_delete`` requires the customer live at the version read and its claim its own,
+  hides it until ``purge_at`` and frees its email;
+* ``restore`` requires it soft-deleted at the version read with ``purge_at`` still ahead
+  (else WriteConflict, which outranks the claim), then claims its email (EmailAlreadyInUse);
+* ``erase`` requires it not erased at the version read; the tombstone keeps only the id,
+  version, stamp and erased_at; it frees the email if the customer was live and empties the
+  create's idempotency record (customer and fingerprint gone, customer_id kept);
+* every write bumps the version by one and records who, when and in which request;
 * idempotency records expire ``expires_at`` seconds after the epoch, by the clock it is given;
-* ``page`` walks the customers in id order, at most ``limit`` a page, with positions of its
+* ``page`` walks the live customers in id order, at most ``limit`` a page, with positions of its
   own shape (``{"after": id}``, plus ``"filter"`` for a filtered listing) that ``is_position``
   recognises and nothing else does.
 
-What it cannot produce by itself (a busy store, a concurrent transaction on an idempotency
-key, an answer lost after the write committed, another writer landing between a read and a
-write) a test asks for explicitly through the hooks at the bottom: they model the store's
-behaviour, the service under test is never stubbed.
+Every write that lands appends a record to ``stream`` (old and new item, as DynamoDB
+Streams would with NEW_AND_OLD_IMAGES); a refused write appends nothing. DynamoDB's
+TTL is not automatic: :meth:`purge_expired` is its sweep, some time after expiry.
+
+Two deliberate differences from the adapter, where the adapter breaks the port (the
+``dynamodb`` cases of test_adapter_parity.py fail on them): a write without a request id
+does not keep the previous write's, and erasure empties the key's record only while it
+is still the erased customer's.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
@@ -37,34 +49,61 @@ from chalicelib.customers.errors import (
     IdempotencyKeyTaken,
     WriteConflict,
 )
-from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, CustomerChanges, Filter, email_key, is_customer_id
+from chalicelib.customers.model import (
+    FILTERABLE_FIELDS,
+    Customer,
+    CustomerChanges,
+    Filter,
+    Stamp,
+    StoredCustomer,
+    email_key,
+    format_utc,
+    is_customer_id,
+)
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
+from tests.service.fake_hooks import Hooks
+from tests.service.fake_stream import TTL_PRINCIPAL, StreamLog
 
-Method = Literal["get", "create", "idempotency_record", "update", "apply_changes", "delete", "page", "is_position"]
+Method = Literal[
+    "read",
+    "create",
+    "idempotency_record",
+    "update",
+    "apply_changes",
+    "soft_delete",
+    "restore",
+    "erase",
+    "bury",
+    "page",
+    "is_position",
+]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class _Fault:
-    error: Callable[[], Exception]
-    remaining: int
+def _stamped(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    updated: Customer = {
+        **customer,
+        **copy.deepcopy(changes),
+        "updated_at": stamp.at,
+        "updated_by": stamp.by,
+        "version": customer["version"] + 1,
+    }
+    return updated
 
 
-class InMemoryCustomerRepository(CustomerRepository):
+class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
     def __init__(self, *, clock: Callable[[], datetime] = _utc_now, name: str = "customers-in-memory") -> None:
+        super().__init__()
         self._name = name
         self._clock = clock
-        self._customers: dict[str, Customer] = {}
+        self._items: dict[str, StoredCustomer] = {}
         self._email_claims: dict[str, str] = {}  # email_key -> the customer_id that owns it
         self._records: dict[str, IdempotencyRecord] = {}
-        self._faults: dict[str, list[_Fault]] = {}
-        self._before: dict[str, list[Callable[[], None]]] = {}
         self._answers_to_lose = 0
-        # How often each method was called (by the service, or by a hook's concurrent writer).
-        self.calls: Counter[str] = Counter()
+        self.stream = StreamLog()
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -72,21 +111,18 @@ class InMemoryCustomerRepository(CustomerRepository):
     def name(self) -> str:
         return self._name
 
-    def get(self, customer_id: str) -> Customer:
-        self._enter("get")
-        stored = self._customers.get(customer_id)
-        if stored is None:
-            raise CustomerNotFound()
-        return copy.deepcopy(stored)
+    def read(self, customer_id: str) -> StoredCustomer | None:
+        self._enter("read")
+        return copy.deepcopy(self._items.get(customer_id))
 
-    def create(self, customer: Customer, idempotency: IdempotencyRecord | None = None) -> None:
+    def create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None = None) -> None:
         self._enter("create")
-        self._create(customer, idempotency)
+        self._create(customer, stamp, idempotency)
         if self._answers_to_lose:
             self._answers_to_lose -= 1
             # The write committed but its answer was lost; the transport sends the same
             # transaction again, and its conditions now fail on the request's own writes.
-            self._create(customer, idempotency)
+            self._create(customer, stamp, idempotency)
             raise AssertionError("a create sent twice cannot succeed twice")
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
@@ -97,51 +133,110 @@ class InMemoryCustomerRepository(CustomerRepository):
         return copy.deepcopy(record)
 
     def update(
-        self, customer_id: str, changes: CustomerChanges, *, updated_at: str, expected_version: int | None = None
+        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
     ) -> Customer:
         self._enter("update")
-        return self._update(customer_id, changes, updated_at, expected_version)
+        return self._update(customer_id, changes, stamp, expected_version)
 
-    def apply_changes(self, current: Customer, changes: CustomerChanges, *, updated_at: str) -> Customer:
+    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
         self._enter("apply_changes")
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self._update(current["customer_id"], changes, updated_at, current["version"])
+            return self._update(current["customer_id"], changes, stamp, current["version"])
         customer_id = current["customer_id"]
         new_key, old_key = email_key(new_email), email_key(current["email_address"])
-        # The adapter's transaction: claim the new address, free the old one, update the
+        # The adapter's transaction: claim the new address, free the old one, update the live
         # customer at the version read. Its answer is read in this order: the customer changed
         # since it was read (a failed release or version) is WriteConflict, whatever the claim
         # says (the claim may be this customer's own, taken by a concurrent move to the same
         # address); otherwise a failed claim is EmailAlreadyInUse. Nothing is applied unless
         # all three hold.
         old_owner = self._email_claims.get(old_key)
-        stored = self._customers.get(customer_id)
-        if (old_owner not in (None, customer_id)) or stored is None or stored["version"] != current["version"]:
+        stored = self._live_at(customer_id, current["version"])
+        if old_owner not in (None, customer_id) or stored is None:
             raise WriteConflict()
         if new_key in self._email_claims:
             raise EmailAlreadyInUse()
         self._email_claims.pop(old_key, None)
         self._email_claims[new_key] = customer_id
-        updated: Customer = {
-            **stored,
-            **copy.deepcopy(changes),
-            "updated_at": updated_at,
-            "version": stored["version"] + 1,
-        }
-        self._customers[customer_id] = updated
-        return copy.deepcopy(updated)
+        return self._write_live(stored, changes, stamp)
 
-    def delete(self, current: Customer) -> None:
-        self._enter("delete")
+    def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
+        self._enter("soft_delete")
         customer_id = current["customer_id"]
-        stored = self._customers.get(customer_id)
+        stored = self._live_at(customer_id, current["version"])
         claim = email_key(current["email_address"])
-        owner = self._email_claims.get(claim)
-        if stored is None or stored["version"] != current["version"] or owner not in (None, customer_id):
+        if stored is None or stored.customer is None or self._email_claims.get(claim) not in (None, customer_id):
             raise WriteConflict()
-        del self._customers[customer_id]
         self._email_claims.pop(claim, None)
+        deleted = self._stamp(stored, stamp, customer=_stamped(stored.customer, {}, stamp))
+        self._put(stored, replace(deleted, deleted_at=stamp.at, purge_at=purge_at))
+
+    def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
+        self._enter("restore")
+        assert stored.customer is not None, "an erased customer is never restored"
+        current = self._items.get(stored.customer_id)
+        now = int(self._clock().timestamp())  # the adapter's condition compares with whole seconds
+        restorable = (
+            current is not None
+            and current.version == stored.version
+            and current.erased_at is None
+            and current.deleted_at is not None
+            and current.purge_at is not None
+            and current.purge_at > now
+        )
+        if not restorable:
+            raise WriteConflict()
+        assert current is not None
+        claim = email_key(stored.customer["email_address"])
+        if claim in self._email_claims:
+            raise EmailAlreadyInUse()
+        self._email_claims[claim] = stored.customer_id
+        restored = _stamped(stored.customer, {}, stamp)
+        self._put(current, replace(self._stamp(current, stamp, customer=restored), deleted_at=None, purge_at=None))
+        return copy.deepcopy(restored)
+
+    def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
+        self._enter("erase")
+        customer_id = stored.customer_id
+        current = self._items.get(customer_id)
+        if current is None or current.version != stored.version or current.erased_at is not None:
+            raise WriteConflict()
+        claim = None
+        if stored.is_live and stored.customer is not None:
+            claim = email_key(stored.customer["email_address"])
+            if self._email_claims.get(claim) not in (None, customer_id):
+                raise WriteConflict()
+        if claim is not None:
+            self._email_claims.pop(claim, None)
+        record = None if stored.idempotency_key is None else self._records.get(stored.idempotency_key)
+        if record is not None and record.customer_id == customer_id:
+            self._records[record.key] = replace(record, fingerprint=None, customer=None)
+        tombstone = StoredCustomer(
+            customer_id,
+            current.version + 1,
+            None,
+            updated_at=stamp.at,
+            updated_by=stamp.by,
+            request_id=stamp.request_id,
+            erased_at=stamp.at,
+        )
+        self._put(current, tombstone)
+
+    def bury(self, customer_id: str, version: int, stamp: Stamp) -> None:
+        self._enter("bury")
+        if customer_id in self._items:
+            raise WriteConflict()
+        tombstone = StoredCustomer(
+            customer_id,
+            version,
+            None,
+            updated_at=stamp.at,
+            updated_by=stamp.by,
+            request_id=stamp.request_id,
+            erased_at=stamp.at,
+        )
+        self._put(None, tombstone)
 
     def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
         self._enter("page")
@@ -152,16 +247,17 @@ class InMemoryCustomerRepository(CustomerRepository):
         if position is not None and not self._is_position(position, where):
             raise AssertionError(f"page() was handed a position is_position() refuses: {position!r}")
         after = position["after"] if position is not None else ""
-        ids = [
-            customer_id
-            for customer_id in sorted(self._customers)
-            if customer_id > after and (where is None or self._matches(self._customers[customer_id], where))
+        live = [
+            stored.customer
+            for customer_id, stored in sorted(self._items.items())
+            if customer_id > after and stored.is_live and stored.customer is not None
         ]
+        matching = [customer for customer in live if where is None or self._matches(customer, where)]
         # One more than the page tells whether a next page exists, so the last page has no position.
-        customers = [copy.deepcopy(self._customers[customer_id]) for customer_id in ids[:limit]]
-        if len(ids) <= limit:
+        customers = copy.deepcopy(matching[:limit])
+        if len(matching) <= limit:
             return Page(customers, None)
-        next_position: Position = {"after": ids[limit - 1]}
+        next_position: Position = {"after": customers[-1]["customer_id"]}
         if where is not None:
             next_position["filter"] = self._filter_key(where)
         return Page(customers, next_position)
@@ -170,107 +266,121 @@ class InMemoryCustomerRepository(CustomerRepository):
         self._enter("is_position")
         return self._is_position(position, where)
 
-    # --- what a test may look at ------------------------------------------------------------
+    # --- what a test may look at or make happen ------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._customers)
+        """How many items the store holds, in any state (live, soft-deleted, tombstones)."""
+        return len(self._items)
 
     def stored_ids(self) -> set[str]:
-        return set(self._customers)
+        """The ids of every item held, in any state."""
+        return set(self._items)
+
+    def live_ids(self) -> set[str]:
+        return {customer_id for customer_id, stored in self._items.items() if stored.is_live}
 
     def email_owner(self, address: str) -> str | None:
         """The id of the customer holding ``address`` (in any case), or None when it is free."""
         return self._email_claims.get(email_key(address))
 
-    # --- hooks: store behaviour a test asks for ---------------------------------------------
+    def purge_expired(self) -> list[str]:
+        """DynamoDB's TTL sweep, which runs some time after expiry: remove soft-deleted items past ``purge_at``.
 
-    def fail_next(self, method: Method, error: Callable[[], Exception], times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` raise ``error()`` without touching the store.
-
-        E.g. ``StoreBusy`` (another transaction held an item), ``WriteConflict``,
-        ``RequestInProgress`` (a concurrent transaction on the same idempotency key).
+        Each removal reaches the stream as DynamoDB's own (its service principal).
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        self._faults.setdefault(method, []).append(_Fault(error, times))
-
-    def before_next(self, method: Method, action: Callable[[], None], times: int = 1) -> None:
-        """Run ``action`` at the start of each of the next ``times`` calls of ``method``.
-
-        This is another writer landing between the service's read and its write, or time
-        passing between two calls; ``action`` may use this repository.
-        """
-        self._before.setdefault(method, []).extend([action] * times)
+        now = self._clock().timestamp()
+        expired = [
+            customer_id
+            for customer_id, stored in sorted(self._items.items())
+            if stored.purge_at is not None and stored.purge_at <= now
+        ]
+        for customer_id in expired:
+            old = self._items.pop(customer_id)
+            self.stream.append(old, None, recorded_at=format_utc(self._clock()), removed_by=TTL_PRINCIPAL)
+        return expired
 
     def lose_next_create_answer(self) -> None:
         """The next create is applied, but the caller hears what sending it again would answer."""
         self._answers_to_lose += 1
 
-    def pending_hooks(self) -> int:
-        """How many queued faults and actions have not fired yet (a test's hooks should all fire)."""
-        return sum(fault.remaining for faults in self._faults.values() for fault in faults) + sum(
-            len(actions) for actions in self._before.values()
-        )
-
     # --- internals --------------------------------------------------------------------------
 
-    def _enter(self, method: Method) -> None:
-        self.calls[method] += 1
-        actions = self._before.get(method)
-        if actions:
-            actions.pop(0)()
-        faults = self._faults.get(method)
-        if faults:
-            fault = faults[0]
-            fault.remaining -= 1
-            if fault.remaining == 0:
-                faults.pop(0)
-            raise fault.error()
-
-    def _create(self, customer: Customer, idempotency: IdempotencyRecord | None) -> None:
+    def _create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None) -> None:
         # The adapter's condition on the record compares with whole seconds.
         now = int(self._clock().timestamp())
         if idempotency is not None:
             existing = self._records.get(idempotency.key)
             if existing is not None and not existing.expires_at < now:
                 raise IdempotencyKeyTaken()
-        if customer["customer_id"] in self._customers:
+        customer_id = customer["customer_id"]
+        if customer_id in self._items:
             raise CustomerAlreadyExists()
         if email_key(customer["email_address"]) in self._email_claims:
             raise EmailAlreadyInUse()
-        self._customers[customer["customer_id"]] = copy.deepcopy(customer)
-        self._email_claims[email_key(customer["email_address"])] = customer["customer_id"]
+        stored = StoredCustomer(
+            customer_id,
+            customer["version"],
+            copy.deepcopy(customer),
+            updated_at=customer["updated_at"],
+            updated_by=customer.get("updated_by"),
+            request_id=stamp.request_id,
+            idempotency_key=None if idempotency is None else idempotency.key,
+        )
+        self._email_claims[email_key(customer["email_address"])] = customer_id
         if idempotency is not None:
             self._records[idempotency.key] = copy.deepcopy(idempotency)
+        self._put(None, stored)
 
     def _update(
-        self, customer_id: str, changes: CustomerChanges, updated_at: str, expected_version: int | None
+        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, expected_version: int | None
     ) -> Customer:
-        stored = self._customers.get(customer_id)
-        if stored is None:
+        stored = self._items.get(customer_id)
+        if stored is None or not stored.is_live or stored.customer is None:
             raise CustomerNotFound()
-        if expected_version is not None and stored["version"] != expected_version:
+        if expected_version is not None and stored.version != expected_version:
             raise WriteConflict()
         new_email = changes.get("email_address")
-        if new_email is not None and email_key(new_email) != email_key(stored["email_address"]):
+        if new_email is not None and email_key(new_email) != email_key(stored.customer["email_address"]):
             # The adapter would write the address without moving its claim: a broken caller.
             raise AssertionError("update() keeps the email claim; an address change goes through apply_changes()")
-        updated: Customer = {
-            **stored,
-            **copy.deepcopy(changes),
-            "updated_at": updated_at,
-            "version": stored["version"] + 1,
-        }
-        self._customers[customer_id] = updated
+        return self._write_live(stored, changes, stamp)
+
+    def _live_at(self, customer_id: str, version: int) -> StoredCustomer | None:
+        """The item, if it is live at ``version``: what the adapter's lifecycle conditions require."""
+        stored = self._items.get(customer_id)
+        if stored is None or not stored.is_live or stored.customer is None or stored.version != version:
+            return None
+        return stored
+
+    def _write_live(self, stored: StoredCustomer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+        assert stored.customer is not None
+        updated = _stamped(stored.customer, changes, stamp)
+        self._put(stored, self._stamp(stored, stamp, customer=updated))
         return copy.deepcopy(updated)
+
+    @staticmethod
+    def _stamp(stored: StoredCustomer, stamp: Stamp, *, customer: Customer) -> StoredCustomer:
+        return replace(
+            stored,
+            version=stored.version + 1,
+            customer=customer,
+            updated_at=stamp.at,
+            updated_by=stamp.by,
+            request_id=stamp.request_id,
+        )
+
+    def _put(self, old: StoredCustomer | None, new: StoredCustomer) -> None:
+        self._items[new.customer_id] = copy.deepcopy(new)
+        self.stream.append(old, new, recorded_at=format_utc(self._clock()))
 
     @staticmethod
     def _filter_key(where: Filter) -> dict[str, str]:
         value = email_key(where.value) if where.field == "email_address" else where.value
         return {"field": where.field, "value": value}
 
-    def _matches(self, customer: Customer, where: Filter) -> bool:
-        value = _fields(customer).get(where.field)
+    @staticmethod
+    def _matches(customer: Customer, where: Filter) -> bool:
+        value = dict(customer).get(where.field)
         if not isinstance(value, str):
             return False
         if where.field == "email_address":
@@ -282,7 +392,3 @@ class InMemoryCustomerRepository(CustomerRepository):
         if set(position) != expected_keys or not is_customer_id(position["after"]):
             return False
         return where is None or position["filter"] == self._filter_key(where)
-
-
-def _fields(customer: Customer) -> Mapping[str, Any]:
-    return customer

@@ -1,4 +1,4 @@
-"""What the service tests hand the service besides the store: a clock, a metrics recorder, inputs."""
+"""What the service tests hand the service besides the store: a clock, a metrics recorder, inputs, a delivery."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 from chalicelib.customers.conditions import Preconditions, VersionCondition
-from chalicelib.customers.model import NewCustomer, format_utc
+from chalicelib.customers.consumer import ChangeConsumer
+from chalicelib.customers.model import Customer, NewCustomer, Stamp, StoredCustomer, format_utc
 from chalicelib.customers.ports import CustomerRepository
+from tests.service.fake_stream import StreamLog
 
 START = datetime.fromisoformat("2024-05-01T12:00:00+00:00")
 CONCURRENT_STAMP = "2024-05-01T12:00:00.5Z"
+CONCURRENT_WRITER = "another-writer"
 Writer = Callable[[], None]
 
 
@@ -85,6 +88,34 @@ def another_writer(repository: CustomerRepository, customer_id: str, city: str =
     """A concurrent request's write, for a repository hook to land between the service's read and write."""
 
     def write() -> None:
-        repository.update(customer_id, {"city": city}, updated_at=CONCURRENT_STAMP)
+        repository.update(customer_id, {"city": city}, Stamp(CONCURRENT_STAMP, CONCURRENT_WRITER))
 
     return write
+
+
+class Delivery:
+    """The stream's shard, as Lambda drives it: hands the consumer the records written since the last delivery."""
+
+    def __init__(self, stream: StreamLog, consumer: ChangeConsumer) -> None:
+        self._stream = stream
+        self._consumer = consumer
+
+    def __call__(self) -> None:
+        batch = self._stream.take()
+        failed = self._consumer.consume(batch)
+        assert failed == [], f"the consumer failed records {failed}"
+
+
+def stored(repository: CustomerRepository, customer_id: str) -> StoredCustomer:
+    """The item as the store holds it, in whatever state (a test reading behind the service's back)."""
+    item = repository.read(customer_id)
+    assert item is not None, f"the store holds no item {customer_id}"
+    return item
+
+
+def live(repository: CustomerRepository, customer_id: str) -> Customer:
+    """The live customer as stored, for a concurrent writer that read it."""
+    item = stored(repository, customer_id)
+    assert item.is_live, f"{customer_id} is not live"
+    assert item.customer is not None
+    return item.customer

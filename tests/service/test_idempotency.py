@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.customers.errors import (
+    CustomerDeleted,
     EmailAlreadyInUse,
     IdempotencyKeyReused,
     RequestInProgress,
@@ -50,18 +51,24 @@ def test_create_customer_replay_answers_the_original_even_after_the_customer_cha
     assert replay.customer["version"] == 1
 
 
-def test_create_customer_replay_answers_the_original_even_after_the_customer_was_deleted(
-    service: CustomerService, repository: InMemoryCustomerRepository
+def test_create_customer_replay_after_the_customer_was_deleted_is_customer_deleted_and_creates_nothing(
+    service: CustomerService, repository: InMemoryCustomerRepository, metrics: MetricRecorder
 ) -> None:
+    # Given a keyed create whose customer was then (soft-)deleted
     fields = new_customer()
     original = service.create_customer(fields, idempotency_key=KEY).customer
     service.delete_customer(original["customer_id"])
 
-    replay = service.create_customer(fields, idempotency_key=KEY)
+    # When the client retries the create
+    with pytest.raises(CustomerDeleted) as refused:
+        service.create_customer(fields, idempotency_key=KEY)
 
-    assert replay.replayed is True
-    assert replay.customer == original
-    assert len(repository) == 0  # a replay creates nothing
+    # Then its data is not handed out again through the key, nor is a customer made
+    assert "restorable_until" in refused.value.details
+    assert repository.stored_ids() == {original["customer_id"]}
+    assert repository.live_ids() == set()
+    assert repository.email_owner(fields["email_address"]) is None
+    assert metrics.names == ["CustomersCreated", "CustomersDeleted"]
 
 
 def test_create_customer_with_same_key_and_different_body_is_idempotency_key_reused(

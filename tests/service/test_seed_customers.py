@@ -35,7 +35,14 @@ def test_seed_customers_creates_the_10_samples(service: CustomerService, clock: 
     assert (report.already_present, report.email_taken) == ([], [])
     for sample in SAMPLE_CUSTOMERS:
         stored = service.get_customer(sample["customer_id"]).customer
-        assert {**stored} == {**sample, "created_at": clock.stamp, "updated_at": clock.stamp, "version": 1}
+        assert {**stored} == {
+            **sample,
+            "created_at": clock.stamp,
+            "created_by": "system",
+            "updated_at": clock.stamp,
+            "updated_by": "system",
+            "version": 1,
+        }
 
 
 def test_seed_customers_claims_the_samples_email_addresses(
@@ -76,14 +83,23 @@ def test_seed_customers_never_overwrites_a_changed_sample(service: CustomerServi
     assert service.get_customer(SAMPLE_IDS[0]).customer == changed
 
 
-def test_seed_customers_recreates_only_the_samples_that_are_missing(service: CustomerService) -> None:
+def test_seed_customers_recreates_only_the_samples_that_are_missing(
+    service: CustomerService, repository: InMemoryCustomerRepository, clock: FakeClock
+) -> None:
+    # Given a seeded store whose fourth sample was deleted
     service.seed_customers()
     service.delete_customer(SAMPLE_IDS[3])
 
-    report = service.seed_customers()
+    # Then while it is restorable it is present (a seed never overwrites a deleted customer)
+    assert service.seed_customers().already_present == SAMPLE_IDS
 
+    # and once its restore window ended and TTL removed it, the seed recreates it, alone
+    clock.advance(31 * 24 * 3600)
+    assert repository.purge_expired() == [SAMPLE_IDS[3]]
+    report = service.seed_customers()
     assert report.created == [SAMPLE_IDS[3]]
     assert report.already_present == SAMPLE_IDS[:3] + SAMPLE_IDS[4:]
+    assert service.get_customer(SAMPLE_IDS[3]).customer["version"] == 1
 
 
 def test_seed_customers_reports_a_sample_whose_email_another_customer_holds_and_creates_the_others(

@@ -1,0 +1,267 @@
+"""The fakes and the DynamoDB adapters (on moto) answer the same scenarios the same way.
+
+The service tier trusts its fakes to mirror the adapters; these scenarios, run against
+both, are where that trust is checked. A test that fails for ``dynamodb`` only is a place
+where the adapter breaks the port's contract and the fake keeps it (the fake's docstring
+lists them).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
+from chalicelib.customers.model import Customer, HistoryEntry, Stamp, StoredCustomer
+from chalicelib.customers.ports import CustomerRepository, HistoryRepository, IdempotencyRecord
+from chalicelib.customers.service import utc_now
+from chalicelib.storage.history import DynamoDBHistoryRepository
+from chalicelib.storage.repository import DynamoDBCustomerRepository
+from chalicelib.storage.tables import ALL_TABLES
+from tests.service.fake_builders import ADA, BOB, a_customer, an_entry, redacted
+from tests.service.fake_history import InMemoryHistoryRepository
+from tests.service.fake_repository import InMemoryCustomerRepository
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CREATED = Stamp("2026-02-01T12:00:00Z", "creator", "req-create")
+LATER = Stamp("2026-02-01T13:00:00Z", "editor", "req-later")
+# Recorded times inside the DynamoDB feed's buckets (it starts at storage.history.FEED_EPOCH).
+R1, R2, R3 = "2026-02-01T12:00:01.000000Z", "2026-02-01T12:00:02.000000Z", "2026-02-01T12:00:03.000000Z"
+
+
+@dataclass
+class Stores:
+    customers: CustomerRepository
+    history: HistoryRepository
+
+
+@pytest.fixture(scope="module")
+def moto_client() -> Iterator[DynamoDBClient]:
+    """One moto DynamoDB for the module (a client is slow to build); each test gets tables of its own."""
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+            patch.setenv(name, value)
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Stores:
+    if request.param == "fake":
+        # Real time, as the adapter's conditions use it
+        return Stores(InMemoryCustomerRepository(clock=utc_now), InMemoryHistoryRepository())
+    client: DynamoDBClient = request.getfixturevalue("moto_client")
+    suffix = uuid.uuid4().hex[:8]
+    for spec in ALL_TABLES:
+        client.create_table(**spec.create_table_request(f"{spec.base_name}-{suffix}"))
+    customers = DynamoDBCustomerRepository(
+        client, f"customers-{suffix}", f"customer-emails-{suffix}", f"customer-idempotency-{suffix}"
+    )
+    return Stores(customers, DynamoDBHistoryRepository(client, f"customer-history-{suffix}"))
+
+
+def created(stores: Stores, *, email: str = "ada@example.com", key: str | None = None, ttl: int = 100) -> Customer:
+    customer = a_customer(email_address=email)
+    record = None
+    if key is not None:
+        record = IdempotencyRecord(key, "fingerprint", customer["customer_id"], customer, int(time.time()) + ttl)
+    stores.customers.create(customer, CREATED, record)
+    return customer
+
+
+def read(stores: Stores, customer_id: str) -> StoredCustomer:
+    item = stores.customers.read(customer_id)
+    assert item is not None
+    return item
+
+
+def deleted(stores: Stores, customer: Customer) -> StoredCustomer:
+    current = read(stores, customer["customer_id"]).customer
+    assert current is not None
+    stores.customers.soft_delete(current, LATER, purge_at=int(time.time()) + 3600)
+    return read(stores, customer["customer_id"])
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
+    ada = created(stores, key="key-1")
+    assert read(stores, ada["customer_id"]) == StoredCustomer(
+        ada["customer_id"], 1, ada, ada["updated_at"], "creator", "req-create", idempotency_key="key-1"
+    )
+
+    item = deleted(stores, ada)
+    stamped: Customer = {**ada, "updated_at": LATER.at, "updated_by": "editor", "version": 2}
+    assert (item.customer, item.version, item.deleted_at, item.request_id) == (stamped, 2, LATER.at, "req-later")
+    assert stores.customers.page(10, None).customers == []
+
+    again = Stamp("2026-02-01T14:00:00Z", "restorer", "req-restore")
+    restored = stores.customers.restore(item, again)
+    assert restored == {**ada, "updated_at": again.at, "updated_by": "restorer", "version": 3}
+    assert read(stores, ada["customer_id"]) == StoredCustomer(
+        ada["customer_id"], 3, restored, again.at, "restorer", "req-restore", idempotency_key="key-1"
+    )
+
+
+def test_updates_of_a_customer_that_is_not_live_are_customer_not_found(stores: Stores) -> None:
+    ada, eve = created(stores), created(stores, email="eve@example.com")
+    deleted(stores, ada)
+    stores.customers.erase(read(stores, eve["customer_id"]), LATER)
+
+    for customer_id in (ada["customer_id"], eve["customer_id"], str(uuid.uuid4())):
+        for expected_version in (None, 2):
+            with pytest.raises(CustomerNotFound):
+                stores.customers.update(customer_id, {"city": "Paris"}, LATER, expected_version=expected_version)
+
+
+def test_restore_to_a_taken_address_is_email_in_use_and_from_a_stale_read_a_conflict(stores: Stores) -> None:
+    ada = created(stores)
+    item = deleted(stores, ada)
+    grace = created(stores, email="ADA@example.com")
+
+    with pytest.raises(EmailAlreadyInUse):
+        stores.customers.restore(item, LATER)
+    with pytest.raises(WriteConflict):
+        stores.customers.restore(replace(item, version=1), LATER)
+
+    assert read(stores, ada["customer_id"]) == item
+    assert read(stores, grace["customer_id"]).is_live
+
+
+def test_erase_leaves_the_same_tombstone_and_empties_the_creates_record(stores: Stores) -> None:
+    ada = created(stores, key="key-1")
+
+    stores.customers.erase(read(stores, ada["customer_id"]), LATER)
+
+    assert read(stores, ada["customer_id"]) == StoredCustomer(
+        ada["customer_id"], 2, None, LATER.at, "editor", "req-later", erased_at=LATER.at
+    )
+    record = stores.customers.idempotency_record("key-1")
+    assert record is not None
+    assert (record.customer_id, record.customer, record.fingerprint) == (ada["customer_id"], None, None)
+    created(stores, email="ada@example.com")  # the address is free
+    with pytest.raises(WriteConflict):
+        stores.customers.erase(read(stores, ada["customer_id"]), LATER)
+
+
+def test_a_write_without_a_request_id_does_not_keep_the_previous_writes(stores: Stores) -> None:
+    # The item's request id is the one its stream record attributes the change to
+    ada = created(stores)
+
+    stores.customers.update(ada["customer_id"], {"city": "Paris"}, Stamp(LATER.at, "script"))
+
+    assert read(stores, ada["customer_id"]).request_id is None
+
+
+def test_erase_leaves_a_record_its_key_made_for_another_customer_since(stores: Stores) -> None:
+    # Given a key whose record expired and was then reused by another customer's create
+    first = created(stores, key="key-1", ttl=-10)
+    second = created(stores, email="grace@example.com", key="key-1")
+
+    stores.customers.erase(read(stores, first["customer_id"]), LATER)
+
+    # Then the other customer's retried create still finds its own record, not "erased"
+    record = stores.customers.idempotency_record("key-1")
+    assert record is not None
+    assert (record.customer_id, record.customer) == (second["customer_id"], second)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def versions(entries: list[HistoryEntry]) -> list[tuple[str, int]]:
+    return [(entry.customer_id, entry.version) for entry in entries]
+
+
+def test_record_is_written_once_and_answers_none_once_published(stores: Stores) -> None:
+    history = stores.history
+
+    assert history.record(an_entry(), recorded_at=R1) == an_entry()
+    assert history.record(an_entry(), recorded_at=R2) == an_entry()
+    history.mark_published(ADA, 1)
+    assert history.record(an_entry(), recorded_at=R3) is None
+    assert history.entries(ADA) == [an_entry()]
+
+
+def test_redact_reserves_what_is_missing_and_record_completes_it_redacted(stores: Stores) -> None:
+    history = stores.history
+    history.record(an_entry(version=1), recorded_at=R1)
+
+    history.redact(ADA, 2)
+    completed = history.record(an_entry(version=2), recorded_at=R2)
+
+    assert completed == redacted(an_entry(version=2))
+    assert history.entries(ADA) == [redacted(an_entry(version=1)), redacted(an_entry(version=2))]
+
+
+def test_pages_of_a_customers_history_are_newest_first(stores: Stores) -> None:
+    history = stores.history
+    for version in range(1, 6):
+        history.record(an_entry(version=version), recorded_at=R1)
+    history.record(an_entry(BOB, 1), recorded_at=R1)
+
+    seen: list[list[int]] = []
+    page = history.page(ADA, 2, None)
+    seen.append([entry.version for entry in page.entries])
+    while page.next_position is not None:
+        assert history.is_position(page.next_position, ADA)
+        page = history.page(ADA, 2, page.next_position)
+        seen.append([entry.version for entry in page.entries])
+
+    assert [version for page_versions in seen for version in page_versions] == [5, 4, 3, 2, 1]
+    assert all(len(page_versions) <= 2 for page_versions in seen)
+
+
+def test_the_feed_is_in_recorded_order_before_the_horizon_and_its_position_goes_on(stores: Stores) -> None:
+    history = stores.history
+    history.record(an_entry(BOB, 1), recorded_at=R1)
+    history.record(an_entry(ADA, 1, "created"), recorded_at=R1)
+    history.record(an_entry(ADA, 2, "deleted"), recorded_at=R2)
+    history.record(an_entry(BOB, 2, "deleted"), recorded_at=R3)
+
+    page = history.feed(10, None, horizon=R3)
+    assert versions(page.entries) == [(ADA, 1), (BOB, 1), (ADA, 2)]
+    assert page.next_position is not None
+    assert history.is_position(page.next_position)
+    later = history.feed(10, page.next_position, horizon="2026-02-01T12:00:04.000000Z")
+    assert versions(later.entries) == [(BOB, 2)]
+
+    deletions: list[HistoryEntry] = []
+    position = None
+    for _ in range(6):
+        filtered = history.feed(1, position, horizon="2026-02-01T12:00:04.000000Z", kinds=["deleted"])
+        deletions += filtered.entries
+        position = filtered.next_position
+    assert versions(deletions) == [(ADA, 2), (BOB, 2)]
+
+
+def test_a_customers_feed_stops_at_the_first_entry_not_written_or_not_settled(stores: Stores) -> None:
+    history = stores.history
+    history.record(an_entry(version=1), recorded_at=R1)
+    history.redact(ADA, 2)  # 2 reserved
+    history.record(an_entry(version=3), recorded_at=R1)
+
+    page = history.customer_feed(ADA, 10, None, horizon=R2, kinds=None)
+    assert versions(page.entries) == [(ADA, 1)]
+    assert page.next_position is not None
+
+    history.record(an_entry(version=2), recorded_at=R2)
+    assert history.customer_feed(ADA, 10, page.next_position, horizon=R2, kinds=None).entries == []
+    rest = history.customer_feed(ADA, 10, page.next_position, horizon=R3, kinds=None)
+    assert versions(rest.entries) == [(ADA, 2), (ADA, 3)]
+    assert cast(list[bool], [entry.redacted for entry in rest.entries]) == [True, False]
+
+
+def test_failures_are_counted_per_delivery(stores: Stores) -> None:
+    counts = [stores.history.count_failure(delivery) for delivery in ("arn#1", "arn#1", "arn#2")]
+
+    assert counts == [1, 2, 1]
