@@ -12,8 +12,9 @@ import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench import cold_start, end_to_end, growth, in_process, package_size
+from bench import cold_start, end_to_end, growth, in_process, package_size, stream_lag, write_cost
 from scripts.local.dynamodb_local import DynamoDBLocal
 from scripts.local.ports import free_port
 
@@ -35,11 +36,76 @@ def _machine() -> str:
     )
 
 
+def _ms(value: float) -> str:
+    return "never" if value == float("inf") else f"{value:,.0f}"
+
+
+def _stream_lag_section(lag: dict[str, Any]) -> list[str]:
+    lines = [
+        "\n## 6. Stream lag (from a write's response to its entry in `GET /customers/{id}/history`, over HTTP "
+        f"against the whole local stack: DynamoDB Local, `chalice local`, the stream poller; read every "
+        f"{lag['poll_ms']:.0f} ms)\n",
+        "| writes | count | p50 ms | p99 ms | max ms | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in [*lag["rows"], lag["overall"]]:
+        target = ""
+        if row is lag["overall"]:
+            target = f"p99 ≤ {stream_lag.PROMISE_MS:,.0f} " + ("✓" if lag["within_promise"] else "✗")
+        cells = [row["kind"], str(row["writes"]), _ms(row["p50_ms"]), _ms(row["p99_ms"]), _ms(row["max_ms"]), target]
+        lines.append("| " + " | ".join(cells) + " |")
+    missing = lag["overall"]["missing"]
+    stopped = "were closed" if lag["ports_closed"] else "were NOT all closed"
+    lines.append(
+        f"\n{missing} of {lag['overall']['writes']} writes never showed within {stream_lag.GIVE_UP_SECONDS:.0f} s; "
+        f"the stack's ports {stopped} once it stopped."
+    )
+    return lines
+
+
+def _write_cost_section(costs: dict[str, Any]) -> list[str]:
+    lines = [
+        "\n## 7. Write cost (consumed write capacity per write as DynamoDB Local reports it, every table and index; "
+        f"before = commit {costs['baseline']}, measured in this run)\n",
+        "| operation | WCU before | WCU API now | WCU consumer now (entry + published mark) | total now "
+        "| total vs before |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in costs["rows"]:
+        before = row["before_wcu"]
+        change = "" if before is None else f"{row['total_wcu'] - before:+g} ({row['total_wcu'] / before:.2f}x)"
+        consumer = f"{row['consumer_wcu']:g} ({row['entry_wcu']:g} + {row['mark_wcu']:g})"
+        cells = ["—" if before is None else f"{before:g}", f"{row['api_wcu']:g}", consumer, f"{row['total_wcu']:g}"]
+        lines.append(
+            f"| {row['operation']}{' (varied)' if row['varied'] else ''} | " + " | ".join([*cells, change]) + " |"
+        )
+    lines.append(
+        "\nThe published mark is the consumer's UpdateItem once the change's event is out: every deployed stage "
+        "(it has an event bus), not `make run`.\n"
+    )
+    lines.append("| operation | API now, by table | consumer's entry, by table |\n|---|---|---|")
+    for row in costs["rows"]:
+        lines.append(
+            f"| {row['operation']} | {write_cost.where(row['api_where'])} | {write_cost.where(row['consumer_where'])} |"
+        )
+    calibration = costs["calibration"]
+    in_transactions = ", ".join(f"{calibration[f'transaction_of_{size}']:g}" for size in (1, 2, 3))
+    lines.append(
+        f"\nDynamoDB Local's own pricing, measured in this run: a small item costs {calibration['put']:g} WCU written "
+        f"alone, and a transaction of one, two or three small items in one table {in_transactions} (AWS: 1; 2, 4, 6). "
+        "Its transactions' figures are its own, not a bill; before and now are priced alike, so compare those."
+    )
+    lines.extend(f"\n{note}" for note in costs["notes"])
+    return lines
+
+
 def main() -> int:
     # Against DynamoDB Local first: the in-process part replaces the client with its stub for the rest of the run.
     with DynamoDBLocal(port=free_port()) as dynamodb:
         e2e_rows = end_to_end.run(dynamodb.endpoint)
         start = cold_start.run(dynamodb.endpoint, end_to_end.existing_customer(dynamodb.endpoint))
+        costs = write_cost.run(dynamodb.endpoint)
+    lag = stream_lag.run()  # the whole local stack, with a DynamoDB Local of its own
     growth_rows = growth.run()
     in_process_rows, profile = in_process.run_fresh()
     lines = [f"# Benchmark results\n\nRun {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}.\n"]
@@ -91,6 +157,8 @@ def main() -> int:
             f"| {row['customers']:,} | {row['page_ms']:.2f} | {row['page_rcu']:g} | {row['filtered_ms']:.2f} | "
             f"{row['filtered_rcu']:g} | {row['scan_ms']:,.0f} | {row['scan_rcu']:,g} |"
         )
+    lines.extend(_stream_lag_section(lag))
+    lines.extend(_write_cost_section(costs))
 
     lines.append("\n## Where the in-process time of a GET goes\n\n```\n" + profile.strip() + "\n```\n")
     RESULTS.write_text("\n".join(lines))

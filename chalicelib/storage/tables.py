@@ -23,6 +23,9 @@ class IndexSpec:
     range_key: str | None = None
     field: str | None = None  # the customer field whose value the hash key is made of
     sharded: bool = False  # hash key is "<value>#<shard>", the shard taken from the customer id
+    # Non-key attributes copied into the index (None: all). Every GSI write is billed: an update
+    # of an attribute not projected costs the index nothing.
+    projected: tuple[str, ...] | None = None
 
     @property
     def shard_count(self) -> int:
@@ -32,7 +35,10 @@ class IndexSpec:
         keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
         if self.range_key is not None:
             keys.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
-        return {"IndexName": self.name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+        projection: dict[str, Any] = {"ProjectionType": "ALL"}
+        if self.projected is not None:
+            projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
+        return {"IndexName": self.name, "KeySchema": keys, "Projection": projection}
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,13 @@ IDEMPOTENCY_RECORDS = TableSpec(
 # The feed index orders every change by when it was recorded, in one partition per month:
 # GET /events reads it oldest first. Items of the consumer's own bookkeeping (delivery
 # attempts of a failing record) live here too, under their own keys, and expire.
-BY_FEED = IndexSpec("by_feed", "feed_bucket", "feed_position")
+# Without ``published``: marking an event sent does not rewrite the index's copy.
+BY_FEED = IndexSpec(
+    "by_feed",
+    "feed_bucket",
+    "feed_position",
+    projected=("change", "occurred_at", "actor", "request_id", "changes", "customer", "redacted"),
+)
 HISTORY_EXPIRY_ATTRIBUTE = "expires_at"
 CUSTOMER_HISTORY = TableSpec(
     "CustomerHistoryTable",
