@@ -66,9 +66,11 @@ class PrivacyService:
             entries = self._history.entries(customer_id)
             if not entries:
                 raise CustomerNotFound()
-            last = max(entry.version for entry in entries)
-            self._customers.bury(customer_id, last + 1, stamp)
-            return last, stamp.at
+            last = max(entries, key=lambda entry: entry.version)
+            # Removed, so a purge is recorded at the next version, or soon will be: the erasure follows it.
+            purged = last.version if last.change == "purged" else last.version + 1
+            self._customers.bury(customer_id, purged + 1, stamp)
+            return purged, stamp.at
 
         try:
             version, erased_at = retry_on_conflict(erase)

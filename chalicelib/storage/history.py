@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from chalicelib.customers.model import HistoryEntry
+from chalicelib.customers.model import WRITABLE_FIELDS, HistoryEntry
 from chalicelib.customers.ports import EntryPage, HistoryRepository, Position
 from chalicelib.storage.items import attribute, customer_from_item, to_item, value_of
 from chalicelib.storage.store_errors import error_code, store_errors
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 FEED_EPOCH = "2026-01"
 _DELIVERY_PREFIX = "#delivery#"
 _DELIVERY_DAYS = 2
+# A filtered page reads on until it is full, but never more than this many entries per one it shows.
+_READ_BUDGET = 10
+_MAX_READ = 100
 _FEED_KEY_NAMES = frozenset({"feed_bucket", "feed_position", "customer_id", "version"})
 Item = dict[str, Any]
 
@@ -43,6 +46,15 @@ def _is_bucket(value: object) -> bool:
 
 def _nulled(changes: Mapping[str, Any]) -> dict[str, dict[str, None]]:
     return {name: {"from": None, "to": None} for name in changes}
+
+
+def _in_field_order(changes: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB map keeps no order: put the fields back in the API's."""
+    return {
+        name: changes[name]
+        for name in (*WRITABLE_FIELDS, *sorted(set(changes) - set(WRITABLE_FIELDS)))
+        if name in changes
+    }
 
 
 def entry_item(entry: HistoryEntry) -> Item:
@@ -71,7 +83,7 @@ def entry_from_item(item: Mapping[str, Any]) -> HistoryEntry:
         occurred_at=item["occurred_at"]["S"],
         actor=item["actor"]["S"],
         request_id=item["request_id"]["S"] if "request_id" in item else None,
-        changes=value_of(item["changes"]),
+        changes=_in_field_order(value_of(item["changes"])),
         customer=None if customer is None else customer_from_item(customer["M"]),
         redacted=bool(item.get("redacted", {}).get("BOOL", False)),
     )
@@ -214,56 +226,69 @@ class DynamoDBHistoryRepository(HistoryRepository):
         self, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None = None
     ) -> EntryPage:
         bucket = str((position or {}).get("bucket") or FEED_EPOCH)
-        start: Item | None = (position or {}).get("key")
+        start: dict[str, str] | None = (position or {}).get("key")
         last_bucket = horizon[:7]
         entries: list[HistoryEntry] = []
+        budget = _READ_BUDGET * limit  # entries a filtered page may read, matching or not
         while True:
             request: QueryInputTypeDef = {
                 "TableName": self._table,
                 "IndexName": BY_FEED.name,
                 "KeyConditionExpression": "feed_bucket = :bucket AND feed_position < :horizon",
                 "ExpressionAttributeValues": {":bucket": {"S": bucket}, ":horizon": {"S": horizon}},
-                "Limit": limit - len(entries),
+                # Unfiltered, every entry read is shown: read exactly what the page still needs.
+                "Limit": min(_MAX_READ, budget) if kinds else limit - len(entries),
             }
             _only(request, kinds)
             if start:
                 request["ExclusiveStartKey"] = _typed_feed_key(start)
             with store_errors():
                 response = self._client.query(**request)
-            items = response.get("Items", [])
-            entries += [entry_from_item(item) for item in items]
-            if items:
-                start = _plain_feed_key(items[-1])
+            budget -= int(response.get("ScannedCount", 0))
+            for item in response.get("Items", []):
+                entries.append(entry_from_item(item))
+                start = _plain_feed_key(item)
+                if len(entries) == limit:
+                    return EntryPage(entries, {"bucket": bucket, "key": start})
             last = response.get("LastEvaluatedKey")
-            if last:  # the page is full, or a filter or 1 MB stopped the read: continue from there
-                return EntryPage(entries, {"bucket": bucket, "key": _plain_feed_key(last)})
+            if last:  # more in this month (a filter skipped some, or 1 MB was reached): read on
+                start = _plain_feed_key(last)
+                if kinds and budget <= 0:
+                    return EntryPage(entries, {"bucket": bucket, "key": start})
+                continue
             if bucket >= last_bucket:
                 return EntryPage(entries, {"bucket": bucket, "key": start})
             bucket, start = _next_month(bucket), None
-            if len(entries) >= limit:
-                return EntryPage(entries, {"bucket": bucket, "key": None})
 
     def customer_feed(
         self, customer_id: str, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None
     ) -> EntryPage:
         after = int((position or {}).get("version", 0))
-        with store_errors():
-            response = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="customer_id = :id AND version > :after",
-                ExpressionAttributeValues={":id": {"S": customer_id}, ":after": {"N": str(after)}},
-                ConsistentRead=True,
-                Limit=limit,
-            )
         entries: list[HistoryEntry] = []
-        for item in response.get("Items", []):
-            if "feed_position" not in item or item["feed_position"]["S"] >= horizon:
-                break  # not written yet, or not settled: nothing after it may be shown before it
-            after = int(item["version"]["N"])
-            entry = entry_from_item(item)
-            if kinds is None or entry.change in kinds:
-                entries.append(entry)
-        return EntryPage(entries, {"version": after})
+        budget = _READ_BUDGET * limit
+        while True:
+            with store_errors():
+                response = self._client.query(
+                    TableName=self._table,
+                    KeyConditionExpression="customer_id = :id AND version > :after",
+                    ExpressionAttributeValues={":id": {"S": customer_id}, ":after": {"N": str(after)}},
+                    ConsistentRead=True,
+                    Limit=min(_MAX_READ, budget) if kinds else limit - len(entries),
+                )
+            items = response.get("Items", [])
+            budget -= len(items)
+            for item in items:
+                if "feed_position" not in item or item["feed_position"]["S"] >= horizon:
+                    # Not written yet, or not settled: nothing after it may be shown before it.
+                    return EntryPage(entries, {"version": after})
+                entry = entry_from_item(item)
+                if kinds is None or entry.change in kinds:
+                    entries.append(entry)
+                after = entry.version
+                if len(entries) == limit:
+                    return EntryPage(entries, {"version": after})
+            if not response.get("LastEvaluatedKey") or (kinds and budget <= 0):
+                return EntryPage(entries, {"version": after})
 
     def is_position(self, position: Position, customer_id: str | None = None) -> bool:
         if customer_id is not None:

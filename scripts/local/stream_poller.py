@@ -51,6 +51,9 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> di
     created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         data["ApproximateCreationDateTime"] = created.timestamp()
+    identity = delivered.pop("userIdentity", None)
+    if identity:  # GetRecords spells it {"PrincipalId", "Type"}; Lambda delivers {"principalId", "type"}
+        delivered["userIdentity"] = {"principalId": identity.get("PrincipalId"), "type": identity.get("Type")}
     delivered["eventSourceARN"] = stream_arn
     delivered.setdefault("awsRegion", region)
     delivered.setdefault("eventSource", "aws:dynamodb")
