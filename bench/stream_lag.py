@@ -24,16 +24,14 @@ import random
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.local.children import die_with_this_process
 from scripts.local.ports import free_port, port_in_use
-from scripts.paths import ROOT
+from scripts.local.stack import start_in_background
 
 WRITES = 60
 WARM_UP_WRITES = 4  # one cycle first, unmeasured: imports, connections and DynamoDB Local's JIT
@@ -49,9 +47,7 @@ JITTER_SECONDS = 0.25  # a little more than the poller's interval
 class Stack:
     """``python -m scripts.local.stack`` (what `make run` starts) on free ports, data in a temp directory.
 
-    Started as tests/e2e/stack.py does: its own session (it is stopped with Ctrl-C's
-    SIGINT, as a user would), output to a file (a pipe nobody reads would fill and block
-    it), and no AWS_ or DYNAMODB_ variable of the caller's (the stack sets its own).
+    Started by scripts.local.stack.start_in_background, as the end-to-end tests start it.
     """
 
     def __init__(self, scratch: Path) -> None:
@@ -62,19 +58,7 @@ class Stack:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Stack:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
-        command = [sys.executable, "-m", "scripts.local.stack", "--port", str(self.api_port)]
-        command += ["--dynamodb-port", str(self.dynamodb_port), "--data-dir", str(self.data_dir)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_this_process(),  # a bench killed hard leaves no stack behind
-            )
+        self.process = start_in_background(self.api_port, self.dynamodb_port, self.data_dir, self.log_path)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

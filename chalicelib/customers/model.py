@@ -7,8 +7,9 @@ type error, not a silent ``None``. Values are already validated and normalised
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict
@@ -91,6 +92,18 @@ class Stamp:
     request_id: str | None = None
 
 
+def after_write(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    """The customer as a write that bumped its version left it (what storage answers without a read)."""
+    updated: Customer = {
+        **customer,
+        **copy.deepcopy(changes),
+        "updated_at": stamp.at,
+        "updated_by": stamp.by,
+        "version": customer["version"] + 1,
+    }
+    return updated
+
+
 @dataclass(frozen=True)
 class StoredCustomer:
     """A customer as stored, whatever its state: live, soft-deleted (restorable until ``purge_at``) or erased.
@@ -146,6 +159,11 @@ class HistoryEntry:
     @property
     def changed_fields(self) -> list[str]:
         return list(self.changes)
+
+    def without_values(self) -> HistoryEntry:
+        """The entry as erasure leaves it: what happened, when and by whom, and the names of the fields."""
+        nulled = {name: {"from": None, "to": None} for name in self.changes}
+        return replace(self, changes=nulled, customer=None, redacted=True)
 
     def detail(self) -> dict[str, Any]:
         """The change event's ``detail``: what a subscriber needs to deduplicate, order and act on it."""

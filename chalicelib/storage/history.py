@@ -115,16 +115,7 @@ class DynamoDBHistoryRepository(HistoryRepository):
                 published = existing.get("published", {}).get("BOOL", True)
                 return None if published else entry_from_item(existing)
             # Reserved by an erasure that ran first: complete it with nothing but names.
-            redacted = HistoryEntry(
-                entry.customer_id,
-                entry.version,
-                entry.change,
-                entry.occurred_at,
-                entry.actor,
-                entry.request_id,
-                _nulled(entry.changes),
-                redacted=True,
-            )
+            redacted = entry.without_values()
             self._client.put_item(TableName=self._table, Item={**entry_item(redacted), **feed})
             return redacted
 

@@ -31,6 +31,7 @@ from chalicelib.customers.model import (
     Filter,
     Stamp,
     StoredCustomer,
+    after_write,
     email_key,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
@@ -178,7 +179,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if claim == CONDITION_FAILED:
                     raise EmailAlreadyInUse() from error
                 raise
-        return _stamped(current, changes, stamp)
+        return after_write(current, changes, stamp)
 
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
@@ -199,7 +200,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
             if cancelled.codes[0] == CONDITION_FAILED:
                 raise EmailAlreadyInUse() from cancelled.error
             raise cancelled.error from None
-        return _stamped(customer, {}, stamp)
+        return after_write(customer, {}, stamp)
 
     def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
         """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
@@ -253,6 +254,10 @@ class DynamoDBCustomerRepository(CustomerRepository):
         elif state == "restorable":
             condition += " AND attribute_exists(deleted_at) AND purge_at > :now"
             expression.values[":now"] = {"N": str(int(time.time()))}
+        return self._versioned_update(customer_id, expression, condition)
+
+    def _versioned_update(self, customer_id: str, expression: Expression, condition: str) -> UpdateTypeDef:
+        """An UpdateItem of the customer that takes the next version, on ``condition``."""
         return {
             "TableName": self._customers,
             "Key": self._customer_key(customer_id),
@@ -360,14 +365,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         if expected_version is not None:
             condition += " AND #version = :expected"
             expression.values[":expected"] = {"N": str(expected_version)}
-        return {
-            "TableName": self._customers,
-            "Key": self._customer_key(customer_id),
-            "UpdateExpression": expression.update_expression + " ADD #version :one",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": expression.names,
-            "ExpressionAttributeValues": expression.values,
-        }
+        return self._versioned_update(customer_id, expression, condition)
 
 
 class _Cancelled(Exception):
@@ -387,15 +385,3 @@ def _stamp_expression(stamp: Stamp, write_id: str | None = None) -> Expression:
     else:  # a write of the app's own: it must not pass for the previous request's
         expression.remove(REQUEST_ID)
     return expression.set(WRITE_ID, write_id or uuid.uuid4().hex)
-
-
-def _stamped(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
-    """The customer after a write that bumped its version, as the write left it."""
-    updated: Customer = {
-        **customer,
-        **changes,
-        "updated_at": stamp.at,
-        "updated_by": stamp.by,
-        "version": customer["version"] + 1,
-    }
-    return updated

@@ -132,6 +132,29 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
             _say("Stopped DynamoDB Local")
 
 
+def start_in_background(port: int, dynamodb_port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """This stack as a user's terminal runs it, for the tests and the bench, without waiting for it to serve.
+
+    Its own session (stopped with SIGINT, as Ctrl-C does), output to a file (a pipe nobody
+    reads would fill and block it), none of the caller's AWS_ or DYNAMODB_ variables (the
+    stack sets its own), and gone with its caller even if that is killed hard.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
+    command = [sys.executable, "-m", "scripts.local.stack", "--port", str(port)]
+    command += ["--dynamodb-port", str(dynamodb_port), "--data-dir", str(data_dir)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=children.die_with_this_process(),
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))

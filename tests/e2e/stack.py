@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,9 +11,8 @@ from pathlib import Path
 
 import requests
 
-from scripts.local.children import die_with_this_process
 from scripts.local.ports import command_of, free_port, port_in_use
-from scripts.paths import ROOT
+from scripts.local.stack import start_in_background
 
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -38,30 +35,7 @@ class LiveStack:
 
     def launch(self) -> subprocess.Popen[bytes]:
         """Start the stack's process without waiting for it to serve."""
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_"))}
-        command = [
-            sys.executable,
-            "-m",
-            "scripts.local.stack",
-            "--port",
-            str(self.api_port),
-            "--dynamodb-port",
-            str(self.dynamodb_port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own process group, like a terminal's foreground job: tests signal it as a terminal does.
-                start_new_session=True,
-                preexec_fn=die_with_this_process(),  # and a test run killed hard leaves no stack behind
-            )
+        self.process = start_in_background(self.api_port, self.dynamodb_port, self.data_dir, self.log_path)
         return self.process
 
     def start(self) -> LiveStack:

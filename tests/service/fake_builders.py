@@ -59,15 +59,4 @@ def an_entry(customer_id: str = ADA, version: int = 1, change: ChangeKind = "upd
 
 
 def redacted(entry: HistoryEntry) -> HistoryEntry:
-    nulled = {name: {"from": None, "to": None} for name in entry.changes}
-    return HistoryEntry(
-        entry.customer_id,
-        entry.version,
-        entry.change,
-        entry.occurred_at,
-        entry.actor,
-        entry.request_id,
-        nulled,
-        None,
-        redacted=True,
-    )
+    return entry.without_values()

@@ -56,6 +56,7 @@ from chalicelib.customers.model import (
     Filter,
     Stamp,
     StoredCustomer,
+    after_write,
     email_key,
     format_utc,
     is_customer_id,
@@ -83,15 +84,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stamped(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
-    updated: Customer = {
-        **customer,
-        **copy.deepcopy(changes),
-        "updated_at": stamp.at,
-        "updated_by": stamp.by,
-        "version": customer["version"] + 1,
-    }
-    return updated
+_stamped = after_write
 
 
 class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):

@@ -9,7 +9,8 @@ raise, as when a write commits but its response times out.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,3 +174,14 @@ class FaultInjector:
         if self._armed() and self.fault is not None and self.fault.after_commit is not None:
             self.injected += 1
             raise self.fault.after_commit
+
+
+@contextmanager
+def injector_on_one_attempt(monkeypatch: Any) -> Iterator[FaultInjector]:
+    """A fault injector on the app's client with one attempt per call: a faulted call failed for good."""
+    from chalicelib import wiring
+
+    monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
+    wiring.reset()
+    with FaultInjector(wiring.dynamodb_client()) as injector:
+        yield injector

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from tests.support import Api, create, forget_cached_wiring
-from tests.support.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector
+from tests.support import Api, create
+from tests.support.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector, injector_on_one_attempt
 from tests.support.stream import Deliveries, deliver_changes, follow_events, history_items, history_of, poller, watch
 from tests.unit.test_events_api import assert_each_once_in_version_order
 from tests.unit.test_lifecycle_api import path
@@ -95,9 +95,7 @@ class TestConsumerFaults:
     @pytest.fixture
     def injector(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
         """One attempt per call, so a faulted call is a call that failed for good."""
-        monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
-        forget_cached_wiring()
-        with FaultInjector(wiring.dynamodb_client()) as injector:
+        with injector_on_one_attempt(monkeypatch) as injector:
             yield injector
 
     def consumer_calls(self, api: Api, injector: FaultInjector, ledger: Ledger) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 from chalicelib import wiring
 from chalicelib.config import get_settings
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
-from tests.support import JSON, Api, assert_error, body, create, forget_cached_wiring, new_customer
-from tests.support.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector
+from tests.support import JSON, Api, assert_error, body, create, new_customer
+from tests.support.faults import FAULTS, LOST_AND_RETRIED, Fault, FaultInjector, injector_on_one_attempt
 from tests.support.store import assert_no_half_written_state, remove_customers, scan
 
 REPLAYED = new_customer(email_address="replayed@example.com")
@@ -75,9 +75,7 @@ class TestFaults:
     @pytest.fixture
     def injector(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
         """One attempt per call, so a fault on a call is a fault that outlasted the retries."""
-        monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
-        forget_cached_wiring()
-        with FaultInjector(wiring.dynamodb_client()) as injector:
+        with injector_on_one_attempt(monkeypatch) as injector:
             yield injector
 
     @pytest.mark.parametrize(("write", "fault"), CASES, ids=[f"{w}-{f.name}" for w, f in CASES])
