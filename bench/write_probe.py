@@ -159,7 +159,7 @@ class Consumer:
         from scripts.local.stream_poller import StreamPoller, streams_client
 
         settings = wiring.components().settings
-        self._history = wiring.components().history
+        self._history = wiring.history_components().history
         arn = probe.client.describe_table(TableName=settings.customers_table)["Table"]["LatestStreamArn"]
         self._handled = 0
 
@@ -183,7 +183,7 @@ class Consumer:
                 time.sleep(0.05)
 
     def newest_version(self, customer_id: str) -> int:
-        return self._history.page(customer_id, 1, None).entries[0].version
+        return int(self._history.page(customer_id, 1, None).entries[0].version)
 
     def mark_published(self, customer_id: str, version: int) -> None:
         """What a stage with an event bus adds per change: the entry's UpdateItem once its event is out."""

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 
 from chalicelib import deadline
 from chalicelib.config import Settings, get_settings
-from chalicelib.customers.history import HistoryService
-from chalicelib.customers.privacy import PrivacyService
 from chalicelib.customers.service import CustomerService, utc_now
 from chalicelib.observability import count
 from chalicelib.storage.client import build_client
-from chalicelib.storage.history import DynamoDBHistoryRepository
 from chalicelib.storage.repository import DynamoDBCustomerRepository
 
 if TYPE_CHECKING:
     from chalicelib.customers.consumer import ChangeConsumer
+    from chalicelib.customers.history import HistoryService
+    from chalicelib.customers.privacy import PrivacyService
+    from chalicelib.storage.history import DynamoDBHistoryRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,15 +34,22 @@ class Components:
     settings: Settings
     client: DynamoDBClient
     repository: DynamoDBCustomerRepository
-    history: DynamoDBHistoryRepository
     service: CustomerService
-    history_service: HistoryService
+
+
+@dataclass(frozen=True)
+class HistoryComponents:
+    """Built on the first use of history, events, export or erasure: a GET by id never pays for their imports."""
+
+    history: DynamoDBHistoryRepository
+    service: HistoryService
     privacy: PrivacyService
 
 
 _lock = threading.Lock()  # `chalice local` serves requests in threads
 _components: Components | None = None
 _client_override: DynamoDBClient | None = None
+_history: HistoryComponents | None = None
 _consumer: ChangeConsumer | None = None
 
 
@@ -61,7 +68,6 @@ def _build(settings: Settings) -> Components:
     )
     client = _client_override or build_client(settings)
     repository = DynamoDBCustomerRepository.from_settings(client, settings)
-    history = DynamoDBHistoryRepository(client, settings.history_table)
     service = CustomerService(
         repository,
         token_secret=settings.pagination_secret,
@@ -69,41 +75,61 @@ def _build(settings: Settings) -> Components:
         restore_window_days=settings.restore_window_days,
         count=count,
     )
-    history_service = HistoryService(
-        repository,
-        history,
-        token_secret=settings.pagination_secret,
-        settle_seconds=settings.events_settle_seconds,
-        clock=utc_now,
-    )
-    privacy = PrivacyService(repository, history, clock=utc_now, count=count)
-    return Components(settings, client, repository, history, service, history_service, privacy)
+    return Components(settings, client, repository, service)
 
 
 def customer_service() -> CustomerService:
     return components().service
 
 
+def history_components() -> HistoryComponents:
+    global _history
+    built = components()
+    if _history is None:
+        with _lock:
+            if _history is None:
+                _history = _build_history(built)
+    return _history
+
+
+def _build_history(built: Components) -> HistoryComponents:
+    from chalicelib.customers.history import HistoryService
+    from chalicelib.customers.privacy import PrivacyService
+    from chalicelib.storage.history import DynamoDBHistoryRepository
+
+    settings = built.settings
+    history = DynamoDBHistoryRepository(built.client, settings.history_table)
+    service = HistoryService(
+        built.repository,
+        history,
+        token_secret=settings.pagination_secret,
+        settle_seconds=settings.events_settle_seconds,
+        clock=utc_now,
+    )
+    return HistoryComponents(history, service, PrivacyService(built.repository, history, clock=utc_now, count=count))
+
+
 def history_service() -> HistoryService:
-    return components().history_service
+    return history_components().service
 
 
 def privacy_service() -> PrivacyService:
-    return components().privacy
+    return history_components().privacy
 
 
 def change_consumer() -> ChangeConsumer:
     """The stream consumer, with its event bus and parking lot: built only in the process that consumes."""
     global _consumer
     built = components()
+    history = history_components().history
     if _consumer is None:
         with _lock:
             if _consumer is None:
-                _consumer = _build_consumer(built)
+                _consumer = _build_consumer(built, history)
     return _consumer
 
 
-def _build_consumer(built: Components) -> ChangeConsumer:
+def _build_consumer(built: Components, history: DynamoDBHistoryRepository) -> ChangeConsumer:
     from chalicelib.customers.consumer import ChangeConsumer
     from chalicelib.customers.ports import ParkingLot
     from chalicelib.storage import outbound, stream_records
@@ -118,7 +144,7 @@ def _build_consumer(built: Components) -> ChangeConsumer:
     elif settings.parked_records_dir is not None:
         parking = outbound.DirectoryParkingLot(settings.parked_records_dir)
     return ChangeConsumer(
-        built.history,
+        history,
         decode=stream_records.decode,
         publisher=publisher,
         parking=parking,
@@ -146,9 +172,10 @@ def reset(*, client: DynamoDBClient | None = None) -> None:
 
     ``client`` replaces the DynamoDB client from then on: the bench's in-memory stub.
     """
-    global _components, _client_override, _consumer
+    global _components, _client_override, _consumer, _history
     with _lock:
         _components = None
+        _history = None
         _consumer = None
         _client_override = client
         get_settings.cache_clear()
