@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.customers.model import WRITABLE_FIELDS, ChangeKind, HistoryEntry, StoredCustomer
+from chalicelib.customers.model import WRITABLE_FIELDS, ChangeKind, HistoryEntry, StoredCustomer, names_only
 from chalicelib.customers.ports import StreamChange
 
 UNKNOWN_ACTOR = "unknown"
@@ -67,8 +67,7 @@ def describe_change(change: StreamChange) -> HistoryEntry | None:
 
     if new.erased_at is not None:
         # The names of what was erased, never a value.
-        erased = {name: {"from": None, "to": None} for name in _fields(old)}
-        return entry("erased", erased, with_customer=False, redacted=True)
+        return entry("erased", names_only(_fields(old)), with_customer=False, redacted=True)
     if old is None:
         return entry("created", _diff({}, _fields(new)), with_customer=True)
     if old.deleted_at is None and new.deleted_at is not None:

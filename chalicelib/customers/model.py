@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -92,6 +93,11 @@ class Stamp:
     request_id: str | None = None
 
 
+def names_only(fields: Iterable[str]) -> dict[str, dict[str, None]]:
+    """Changes of these fields with every value gone: what an erased customer's history keeps."""
+    return {name: {"from": None, "to": None} for name in fields}
+
+
 def after_write(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
     """The customer as a write that bumped its version left it (what storage answers without a read)."""
     updated: Customer = {
@@ -162,8 +168,7 @@ class HistoryEntry:
 
     def without_values(self) -> HistoryEntry:
         """The entry as erasure leaves it: what happened, when and by whom, and the names of the fields."""
-        nulled = {name: {"from": None, "to": None} for name in self.changes}
-        return replace(self, changes=nulled, customer=None, redacted=True)
+        return replace(self, changes=names_only(self.changes), customer=None, redacted=True)
 
     def detail(self) -> dict[str, Any]:
         """The change event's ``detail``: what a subscriber needs to deduplicate, order and act on it."""

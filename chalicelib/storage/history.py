@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from chalicelib.customers.model import WRITABLE_FIELDS, HistoryEntry
+from chalicelib.customers.model import WRITABLE_FIELDS, HistoryEntry, names_only
 from chalicelib.customers.ports import EntryPage, HistoryRepository, Position
 from chalicelib.storage.items import attribute, customer_from_item, to_item, value_of
 from chalicelib.storage.store_errors import error_code, store_errors
@@ -42,10 +42,6 @@ def _next_month(bucket: str) -> str:
 
 def _is_bucket(value: object) -> bool:
     return isinstance(value, str) and len(value) == 7 and value[4] == "-" and value.replace("-", "").isdigit()
-
-
-def _nulled(changes: Mapping[str, Any]) -> dict[str, dict[str, None]]:
-    return {name: {"from": None, "to": None} for name in changes}
 
 
 def _in_field_order(changes: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +206,7 @@ class DynamoDBHistoryRepository(HistoryRepository):
                 Key=self._key(item["customer_id"]["S"], int(item["version"]["N"])),
                 UpdateExpression="SET redacted = :true, changes = :changes REMOVE customer",
                 ConditionExpression="attribute_exists(version)",
-                ExpressionAttributeValues={":true": {"BOOL": True}, ":changes": attribute(_nulled(changes))},
+                ExpressionAttributeValues={":true": {"BOOL": True}, ":changes": attribute(names_only(changes))},
             )
 
     def feed(

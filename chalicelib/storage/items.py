@@ -34,6 +34,9 @@ INDEX_FOR_FIELD: dict[str, IndexSpec] = {index.field: index for index in CUSTOME
 if set(INDEX_FOR_FIELD) != set(FILTERABLE_FIELDS):
     raise RuntimeError("every filterable field needs exactly one index in chalicelib/storage/tables.py")
 
+# What a live customer's item lacks; the condition of every write that requires one, and the list's filter.
+LIVE_ONLY = f"attribute_not_exists({DELETED_AT}) AND attribute_not_exists({ERASED_AT})"
+
 INDEX_KEYS = tuple(index.hash_key for index in CUSTOMERS.indexes)
 _STORAGE_ONLY = frozenset({WRITE_ID, REQUEST_ID, DELETED_AT, PURGE_AT, ERASED_AT, IDEMPOTENCY_KEY, *INDEX_KEYS})
 # DynamoDB keeps 38 significant digits; a number with more would be rounded, so it is refused.

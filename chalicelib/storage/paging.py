@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.customers.model import Customer, Filter, is_customer_id
 from chalicelib.customers.ports import Page, Position
-from chalicelib.storage.items import INDEX_FOR_FIELD, customer_from_item, index_value
+from chalicelib.storage.items import INDEX_FOR_FIELD, LIVE_ONLY, customer_from_item, index_value
 from chalicelib.storage.store_errors import store_errors
 from chalicelib.storage.tables import CUSTOMERS, IndexSpec
 
@@ -47,12 +47,6 @@ def is_position(position: Position, where: Filter | None) -> bool:
     return isinstance(key, dict) and set(key) == _key_names(index) and all(isinstance(v, str) for v in key.values())
 
 
-# Soft-deleted customers and erased tombstones are not listed. The Scan still reads them (its
-# Limit counts items read, not returned), so a page may come back short, with a next_token;
-# the indexes of the filters hold live customers only (a delete removes its index keys).
-LIVE_ONLY = "attribute_not_exists(deleted_at) AND attribute_not_exists(erased_at)"
-
-
 def scan_page(client: DynamoDBClient, table: str, limit: int, position: Position | None) -> Page:
     """One bounded Scan call: at most ``limit + 1`` items, so the last page has no next position.
 
@@ -60,6 +54,9 @@ def scan_page(client: DynamoDBClient, table: str, limit: int, position: Position
     its predecessor's key is a valid ``ExclusiveStartKey`` because a Scan walks
     the table in a fixed order.
     """
+    # Soft-deleted customers and erased tombstones are not listed. The Scan still reads them (its
+    # Limit counts items read, not returned), so a page may come back short, with a next_token;
+    # the filters' indexes hold live customers only (a delete removes its index keys).
     request: ScanInputTypeDef = {"TableName": table, "Limit": limit + 1, "FilterExpression": LIVE_ONLY}
     if position is not None:
         request["ExclusiveStartKey"] = _typed(position)

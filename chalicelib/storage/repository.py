@@ -41,6 +41,7 @@ from chalicelib.storage.items import (
     ERASED_AT,
     IDEMPOTENCY_KEY,
     INDEX_KEYS,
+    LIVE_ONLY,
     PURGE_AT,
     REQUEST_ID,
     WRITE_ID,
@@ -144,7 +145,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
                 current = self._read(customer_id)
-                if current is None or DELETED_AT in current or ERASED_AT in current:
+                if current is None or not stored_from_item(current).is_live:
                     raise CustomerNotFound() from error
                 if current.get(WRITE_ID) == {"S": write_id}:
                     # botocore retried after our first attempt was applied but its answer was
@@ -184,7 +185,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
         expression = _stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
-        update = self._lifecycle_update(current["customer_id"], expression, current["version"], "live")
+        update = self._lifecycle_update(current["customer_id"], expression, current["version"], _LIVE)
         self._transact([{"Update": update}, {"Delete": self._release_email(current)}], conflict_on=(0, 1))
 
     def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
@@ -192,7 +193,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         customer = stored.customer
         expression = _stamp_expression(stamp).set_all(index_keys(stored.customer_id, customer), prefix="k")
         expression.remove(DELETED_AT, PURGE_AT)
-        update = self._lifecycle_update(stored.customer_id, expression, stored.version, "restorable")
+        update = self._lifecycle_update(stored.customer_id, expression, stored.version, _RESTORABLE)
         claim = self._claim_email(customer["email_address"], stored.customer_id)
         try:
             self._transact([{"Put": claim}, {"Update": update}], conflict_on=(1,))
@@ -207,7 +208,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         expression = _stamp_expression(stamp).set(ERASED_AT, stamp.at)
         expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
         items: list[TransactWriteItemTypeDef] = [
-            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, "existing")}
+            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, _NOT_ERASED)}
         ]
         if stored.is_live and stored.customer is not None:
             items.append({"Delete": self._release_email(stored.customer)})
@@ -245,19 +246,15 @@ class DynamoDBCustomerRepository(CustomerRepository):
 
     def _lifecycle_update(self, customer_id: str, expression: Expression, version: int, state: str) -> UpdateTypeDef:
         """An update of the customer's state, conditional on the version read and the state it must be in."""
-        expression.names["#version"] = "version"
-        expression.values[":one"] = {"N": "1"}
         expression.values[":expected"] = {"N": str(version)}
-        condition = "#version = :expected AND attribute_not_exists(erased_at)"
-        if state == "live":
-            condition += " AND attribute_not_exists(deleted_at)"
-        elif state == "restorable":
-            condition += " AND attribute_exists(deleted_at) AND purge_at > :now"
+        if state == _RESTORABLE:
             expression.values[":now"] = {"N": str(int(time.time()))}
-        return self._versioned_update(customer_id, expression, condition)
+        return self._versioned_update(customer_id, expression, f"#version = :expected AND {state}")
 
     def _versioned_update(self, customer_id: str, expression: Expression, condition: str) -> UpdateTypeDef:
         """An UpdateItem of the customer that takes the next version, on ``condition``."""
+        expression.names["#version"] = "version"
+        expression.values[":one"] = {"N": "1"}
         return {
             "TableName": self._customers,
             "Key": self._customer_key(customer_id),
@@ -356,16 +353,20 @@ class DynamoDBCustomerRepository(CustomerRepository):
         write_id: str | None = None,
     ) -> UpdateTypeDef:
         expression = _stamp_expression(stamp, write_id).set_all({**changes, **index_keys(customer_id, changes)})
-        expression.names["#version"] = "version"
-        expression.values[":one"] = {"N": "1"}
         condition = (
-            "attribute_exists(customer_id) AND attribute_not_exists(deleted_at) AND attribute_not_exists(erased_at)"
+            f"attribute_exists(customer_id) AND {LIVE_ONLY}"
             " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
         )
         if expected_version is not None:
             condition += " AND #version = :expected"
             expression.values[":expected"] = {"N": str(expected_version)}
         return self._versioned_update(customer_id, expression, condition)
+
+
+# The states a lifecycle write requires of the item, as conditions.
+_LIVE = LIVE_ONLY
+_RESTORABLE = f"attribute_exists({DELETED_AT}) AND {PURGE_AT} > :now AND attribute_not_exists({ERASED_AT})"
+_NOT_ERASED = f"attribute_not_exists({ERASED_AT})"
 
 
 class _Cancelled(Exception):

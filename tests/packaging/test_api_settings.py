@@ -11,29 +11,20 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from scripts.deploy import api_settings
 
 
 @pytest.fixture
-def deployed_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def deployed_api(mocked_aws: None) -> str:
     """A REST API with an `api` stage, as `chalice deploy` leaves it."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("apigateway")
-        api_id = client.create_rest_api(name="customer-api")["id"]
-        root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
-        client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")
-        client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type="MOCK")
-        client.create_deployment(restApiId=api_id, stageName="api")
-        yield api_id
+    client = boto3.client("apigateway")
+    api_id = client.create_rest_api(name="customer-api")["id"]
+    root_id = client.get_resources(restApiId=api_id)["items"][0]["id"]
+    client.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")
+    client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type="MOCK")
+    client.create_deployment(restApiId=api_id, stageName="api")
+    return str(api_id)
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

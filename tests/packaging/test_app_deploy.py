@@ -14,14 +14,12 @@ import json
 import os
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.config import Settings, get_settings
 from scripts.chalice_config import stage_environment
@@ -33,19 +31,11 @@ CONSUMER = "customer-api-dev-record_changes"  # the name chalice deploy gives re
 
 
 @pytest.fixture
-def outputs(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def outputs(mocked_aws: None) -> dict[str, str]:
     """The dev data stack on moto, and its outputs."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        with pytest.warns(UserWarning, match="SecretsManager"):  # moto's CloudFormation skips the pagination key
-            data_stack.deploy(STAGE)
-        yield data_stack.outputs(STAGE)
+    with pytest.warns(UserWarning, match="SecretsManager"):  # moto's CloudFormation skips the pagination key
+        data_stack.deploy(STAGE)
+    return data_stack.outputs(STAGE)
 
 
 def consumer_function() -> str:

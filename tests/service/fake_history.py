@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Literal
 
 from chalicelib.customers.model import HistoryEntry
 from chalicelib.customers.ports import EntryPage, HistoryRepository, Position
@@ -50,14 +50,6 @@ class _Slot:
     entry: HistoryEntry | None  # None: reserved by an erasure, not written yet
     feed_position: str | None = None
     published: bool = False
-
-
-def _nulled(changes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: {"from": None, "to": None} for name in changes}
-
-
-def _redacted(entry: HistoryEntry) -> HistoryEntry:
-    return replace(entry, changes=_nulled(entry.changes), customer=None, redacted=True)
 
 
 def feed_position(entry: HistoryEntry, recorded_at: str) -> str:
@@ -88,7 +80,7 @@ class InMemoryHistoryRepository(HistoryRepository, Hooks[Method]):
         if slot.entry is not None:  # written by an earlier delivery
             return None if slot.published else copy.deepcopy(slot.entry)
         # Reserved by an erasure that ran first: complete it with nothing but names.
-        redacted = _redacted(entry)
+        redacted = entry.without_values()
         self._slots[key] = _Slot(copy.deepcopy(redacted), position)
         return copy.deepcopy(redacted)
 
@@ -121,7 +113,7 @@ class InMemoryHistoryRepository(HistoryRepository, Hooks[Method]):
             if slot is None:
                 self._slots[(customer_id, version)] = _Slot(None)
             elif slot.entry is not None and (not slot.entry.redacted or slot.entry.customer is not None):
-                slot.entry = _redacted(slot.entry)
+                slot.entry = slot.entry.without_values()
 
     def feed(
         self, limit: int, position: Position | None, *, horizon: str, kinds: Collection[str] | None = None

@@ -40,12 +40,24 @@ def assert_error(response: Any, status: int, code: str, *fields: str) -> dict[st
     return result
 
 
-def all_customers(api: Api, limit: int = 100) -> list[dict[str, Any]]:
-    customers: list[dict[str, Any]] = []
-    path = f"/customers?limit={limit}"
-    while True:
-        page = body(api.get(path))
-        customers.extend(page["customers"])
+def follow_pages(api: Api, path: str, key: str, limit: int) -> list[dict[str, Any]]:
+    """Every item of a paginated listing (``path`` with its query, ``limit`` included), each page followed once.
+
+    Each page must be a 200 of at most ``limit`` items; a walk that never ends fails.
+    """
+    items: list[dict[str, Any]] = []
+    url = path
+    for _ in range(1000):
+        response = api.get(url)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        assert len(page[key]) <= limit
+        items.extend(page[key])
         if page["next_token"] is None:
-            return customers
-        path = f"/customers?limit={limit}&next_token={page['next_token']}"
+            return items
+        url = f"{path}&next_token={page['next_token']}"
+    raise AssertionError(f"the walk of {path} did not end")
+
+
+def all_customers(api: Api, limit: int = 100) -> list[dict[str, Any]]:
+    return follow_pages(api, f"/customers?limit={limit}", "customers", limit)

@@ -18,6 +18,7 @@ import app
 from chalicelib.config import get_settings
 from scripts.local.stream_poller import StreamPoller, streams_client
 from tests.support.api import Api, body
+from tests.support.builders import follow_pages
 from tests.support.store import scan
 
 SETTLE_SECONDS = 0.06  # a little over the tests' EVENTS_SETTLE_SECONDS
@@ -92,18 +93,7 @@ def history_items(customer_id: str | None = None) -> list[dict[str, Any]]:
 
 def history_of(api: Api, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """A customer's whole history through the API (newest first), every page followed."""
-    entries: list[dict[str, Any]] = []
-    path = f"/customers/{customer_id}/history?limit={limit}"
-    for _ in range(1000):
-        response = api.get(path)
-        assert response.status_code == 200, response.body
-        page = body(response)
-        assert len(page["history"]) <= limit
-        entries.extend(page["history"])
-        if page["next_token"] is None:
-            return entries
-        path = f"/customers/{customer_id}/history?limit={limit}&next_token={page['next_token']}"
-    raise AssertionError("the history walk did not end")
+    return follow_pages(api, f"/customers/{customer_id}/history?limit={limit}", "history", limit)
 
 
 def events_page(api: Api, query: str = "", after: str | None = None) -> dict[str, Any]:

@@ -8,21 +8,11 @@ import pytest
 
 from chalicelib import wiring
 from tests.support import Api, assert_error, body, create
+from tests.support.builders import follow_pages
 
 
 def walk(api: Api, query: str, limit: int = 4) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    path = f"/customers?{query}&limit={limit}"
-    for _ in range(100):
-        response = api.get(path)
-        assert response.status_code == 200, response.body
-        page = body(response)
-        assert len(page["customers"]) <= limit
-        seen.extend(page["customers"])
-        if page["next_token"] is None:
-            return seen
-        path = f"/customers?{query}&limit={limit}&next_token={page['next_token']}"
-    raise AssertionError("the walk did not end")
+    return follow_pages(api, f"/customers?{query}&limit={limit}", "customers", limit)
 
 
 class TestFilteredListing:
