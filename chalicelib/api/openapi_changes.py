@@ -126,90 +126,89 @@ def add_change_paths(
             "content": {JSON: {"schema": schema, "example": example}},
         }
 
-    customer_path = "/customers/{customer_id}"
-    spec.path(
-        path=f"{customer_path}/history",
-        parameters=["CustomerId"],  # type: ignore[list-item]
-        operations={
-            "get": {
-                "operationId": "getCustomerHistory",
-                "tags": ["history"],
-                "summary": "Every change of a customer, newest first (it outlives a delete)",
-                "parameters": [{"in": "query", "schema": HistoryQuery}],
-                "responses": responses(
-                    {
-                        200: ok(
-                            "A page of history entries.",
-                            "HistoryPage",
-                            {"history": [_ENTRY_EXAMPLE], "next_token": None},
-                        )
-                    },
-                    404,
-                ),
-            }
+    def on_customer(suffix: str, method: str, operation: dict[str, Any]) -> None:
+        """A route below one customer (its id is the path's one parameter)."""
+        spec.path(
+            path=f"/customers/{{customer_id}}/{suffix}",
+            parameters=["CustomerId"],  # type: ignore[list-item]  # apispec resolves component names
+            operations={method: operation},
+        )
+
+    on_customer(
+        "history",
+        "get",
+        {
+            "operationId": "getCustomerHistory",
+            "tags": ["history"],
+            "summary": "Every change of a customer, newest first (it outlives a delete)",
+            "parameters": [{"in": "query", "schema": HistoryQuery}],
+            "responses": responses(
+                {
+                    200: ok(
+                        "A page of history entries.",
+                        "HistoryPage",
+                        _HISTORY_EXAMPLE,
+                    )
+                },
+                404,
+            ),
         },
     )
-    spec.path(
-        path=f"{customer_path}/restore",
-        parameters=["CustomerId"],  # type: ignore[list-item]
-        operations={
-            "post": {
-                "operationId": "restoreCustomer",
-                "tags": ["customers"],
-                "summary": "Undo a delete within the restore window",
-                "parameters": ["IfMatch"],
-                "responses": responses(
-                    {200: customer_response("The restored customer, back in every list.")}, 404, 409, 410, 412
-                ),
-            }
+    on_customer(
+        "restore",
+        "post",
+        {
+            "operationId": "restoreCustomer",
+            "tags": ["customers"],
+            "summary": "Undo a delete within the restore window",
+            "parameters": ["IfMatch"],
+            "responses": responses(
+                {200: customer_response("The restored customer, back in every list.")}, 404, 409, 410, 412
+            ),
         },
     )
-    spec.path(
-        path=f"{customer_path}/export",
-        parameters=["CustomerId"],  # type: ignore[list-item]
-        operations={
-            "get": {
-                "operationId": "exportCustomer",
-                "tags": ["privacy"],
-                "summary": "Everything stored about a customer, history included (GDPR Art. 15 and 20)",
-                "responses": responses(
-                    {
-                        200: ok(
-                            "The customer (live or deleted) and its history, as a file.",
-                            "Export",
-                            {
-                                "customer": customer_example,
-                                "history": [_ENTRY_EXAMPLE],
-                                "exported_at": "2024-06-01T00:00:00Z",
-                            },
-                            **{"Content-Disposition": header("Content-Disposition")},
-                        )
-                    },
-                    404,
-                    410,
-                ),
-            }
+    on_customer(
+        "export",
+        "get",
+        {
+            "operationId": "exportCustomer",
+            "tags": ["privacy"],
+            "summary": "Everything stored about a customer, history included (GDPR Art. 15 and 20)",
+            "responses": responses(
+                {
+                    200: ok(
+                        "The customer (live or deleted) and its history, as a file.",
+                        "Export",
+                        {
+                            "customer": customer_example,
+                            "history": [_ENTRY_EXAMPLE],
+                            "exported_at": "2024-06-01T00:00:00Z",
+                        },
+                        **{"Content-Disposition": header("Content-Disposition")},
+                    )
+                },
+                404,
+                410,
+            ),
         },
     )
-    spec.path(
-        path=f"{customer_path}/erasure",
-        parameters=["CustomerId"],  # type: ignore[list-item]
-        operations={
-            "post": {
-                "operationId": "eraseCustomer",
-                "tags": ["privacy"],
-                "summary": "Erase a customer's personal data everywhere, irreversibly (GDPR Art. 17)",
-                "responses": responses(
-                    {
-                        200: ok(
-                            "Erased (again: the same answer).",
-                            "Erasure",
-                            {"customer_id": _ID, "erased_at": "2024-06-01T00:00:00Z"},
-                        )
-                    },
-                    404,
-                ),
-            }
+    on_customer(
+        "erasure",
+        "post",
+        {
+            "operationId": "eraseCustomer",
+            "tags": ["privacy"],
+            "summary": "Erase a customer's personal data everywhere, irreversibly (GDPR Art. 17)",
+            "responses": responses(
+                {
+                    200: ok(
+                        "Erased (again: the same answer).",
+                        "Erasure",
+                        _ERASURE_EXAMPLE,
+                    )
+                },
+                404,
+            ),
         },
     )
     spec.path(
