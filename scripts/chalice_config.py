@@ -1,4 +1,4 @@
-"""What `.chalice/config.json` says about a stage (its environment), for scripts that build or deploy it.
+"""What Chalice's files say about a stage: its environment (config.json), what it deployed (deployed/).
 
 Stage facts that are not Chalice configuration live in ``chalicelib/stages.py``.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from scripts.paths import ROOT
 
@@ -15,3 +16,11 @@ def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
     """The environment variables config.json gives ``stage`` (top-level ones first, the stage's win)."""
     config = json.loads((root / ".chalice" / "config.json").read_text())
     return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def deployed_resources(stage: str, root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """Chalice's record of what it deployed for the stage, by resource name (empty before the first deploy)."""
+    path = root / ".chalice" / "deployed" / f"{stage}.json"
+    if not path.exists():
+        return {}
+    return {resource["name"]: resource for resource in json.loads(path.read_text())["resources"]}

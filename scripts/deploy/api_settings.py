@@ -28,14 +28,14 @@ from chalicelib.stages import (
     table_name,
 )
 from chalicelib.storage.tables import ALL_TABLES
+from scripts.chalice_config import deployed_resources
 from scripts.deploy.app_template import CONSUMER, api_name
 from scripts.deploy.changes import PARKED_RECORDS_QUEUE
 from scripts.paths import ROOT
 
 
 def deployed_rest_api_id(stage: str, root: Path = ROOT) -> str:
-    deployed = json.loads((root / ".chalice" / "deployed" / f"{stage}.json").read_text())
-    for resource in deployed["resources"]:
+    for resource in deployed_resources(stage, root).values():
         if resource.get("resource_type") == "rest_api":
             return str(resource["rest_api_id"])
     raise SystemExit(f"error: no REST API in .chalice/deployed/{stage}.json: run chalice deploy first")

@@ -19,7 +19,6 @@ once the environment is whole again: meanwhile the stream keeps the records (24 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.stages import CONSUMER_FUNCTION, DEPLOYED_STAGES
+from scripts.chalice_config import deployed_resources
 from scripts.deploy import data_stack
 from scripts.deploy.changes import (
     CONSUMER_ENVIRONMENT_OUTPUTS,
@@ -49,14 +49,6 @@ SETTLE_SECONDS = 300.0
 
 Sleep = Callable[[float], None]
 Run = Callable[..., subprocess.CompletedProcess[Any]]
-
-
-def deployed_resources(stage: str, root: Path = ROOT) -> dict[str, dict[str, Any]]:
-    """Chalice's record of what it deployed for the stage, by resource name (empty before the first deploy)."""
-    path = root / ".chalice" / "deployed" / f"{stage}.json"
-    if not path.exists():
-        return {}
-    return {resource["name"]: resource for resource in json.loads(path.read_text())["resources"]}
 
 
 def required_outputs(stage: str, outputs: Mapping[str, str]) -> None:

@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from chalicelib.config import Settings, get_settings
-from scripts.chalice_config import stage_environment
+from scripts.chalice_config import deployed_resources, stage_environment
 from scripts.deploy import app_deploy, data_stack
 from scripts.deploy.changes import CONSUMER_MAPPING
 
@@ -66,7 +66,7 @@ class ChaliceDeploy:
         self, command: list[str], *, cwd: Path, env: dict[str, str], check: bool
     ) -> subprocess.CompletedProcess[str]:
         client = boto3.client("lambda")
-        resources = app_deploy.deployed_resources(STAGE, self.root)
+        resources = deployed_resources(STAGE, self.root)
         mapping = resources.get(CONSUMER_MAPPING)
         state = None if mapping is None else client.get_event_source_mapping(UUID=mapping["event_uuid"])["State"]
         self.calls.append({"command": command, "cwd": cwd, "env": env, "mapping_state": state})
@@ -96,7 +96,7 @@ def write_deployed(root: Path, resources: list[dict[str, Any]]) -> None:
 
 
 def mapping_of(root: Path) -> dict[str, Any]:
-    uuid = app_deploy.deployed_resources(STAGE, root)[CONSUMER_MAPPING]["event_uuid"]
+    uuid = deployed_resources(STAGE, root)[CONSUMER_MAPPING]["event_uuid"]
     mapping: dict[str, Any] = boto3.client("lambda").get_event_source_mapping(UUID=uuid)
     return mapping
 
