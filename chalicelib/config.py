@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.stages import LOCAL_STAGE, event_bus_name, table_name
-from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMER_HISTORY, CUSTOMERS, IDEMPOTENCY_RECORDS, TableSpec
+from chalicelib.storage.tables import (
+    CUSTOMER_EMAILS,
+    CUSTOMER_HISTORY,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    IDEMPOTENCY_RECORDS,
+    TableSpec,
+)
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
 # Only for the local stage: tokens signed with it are worthless anywhere else.
@@ -30,6 +37,7 @@ class Settings:
     emails_table: str
     idempotency_table: str
     history_table: str
+    search_table: str
     dynamodb_endpoint_url: str | None
     aws_region: str
     pagination_secret: bytes
@@ -140,6 +148,7 @@ def get_settings() -> Settings:
         emails_table=_table_name(CUSTOMER_EMAILS, stage),
         idempotency_table=_table_name(IDEMPOTENCY_RECORDS, stage),
         history_table=_table_name(CUSTOMER_HISTORY, stage),
+        search_table=_table_name(CUSTOMER_SEARCH, stage),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),

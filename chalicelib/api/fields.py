@@ -21,6 +21,7 @@ from marshmallow import ValidationError, fields, validate
 
 from chalicelib.api.representation import money_json
 from chalicelib.customers.model import format_utc
+from chalicelib.customers.search import query_text
 
 # Control characters, lone surrogates, private-use and unassigned code points, and
 # line/paragraph separators: never valid in a single-line value.
@@ -181,3 +182,27 @@ class QueryInteger(fields.Integer):
         if not isinstance(value, str) or not _DIGITS_RE.fullmatch(value):
             raise ValidationError("Not a valid integer.")
         return int(value)
+
+
+class QueryMoney(Money):
+    """An amount in a query string: decimal text such as ``1500`` or ``1500.00``, checked like a body's amount."""
+
+    _TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str) or not self._TEXT.fullmatch(value):
+            raise ValidationError("Not a valid amount; use digits with at most 2 decimal places, e.g. 1500.00.")
+        return super()._deserialize(Decimal(value), attr, data, **kwargs)
+
+
+class SearchText(CleanString):
+    """A search query: 1 to 100 characters, something left once case, accents and spaces are folded away."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=100, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not query_text(text):
+            raise ValidationError("Must contain a letter or digit to search for.")
+        return text

@@ -17,14 +17,22 @@ from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from chalicelib.api.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
+from chalicelib.api.fields import (
+    BirthDate,
+    CleanString,
+    EmailAddress,
+    Money,
+    QueryInteger,
+    QueryMoney,
+    SearchText,
+    UtcDateTime,
+)
+from chalicelib.customers.criteria import SORTS, Criteria
 from chalicelib.customers.errors import ValidationFailed
 from chalicelib.customers.model import (
     CHANGE_KINDS,
-    FILTERABLE_FIELDS,
     SERVER_FIELDS,
     CustomerChanges,
-    Filter,
     NewCustomer,
 )
 
@@ -84,7 +92,7 @@ class CustomerSchema(Schema):
 
 
 class ListCustomersQuery(Schema):
-    """A page of all customers, or of those matching one filter (each is served by an index)."""
+    """A page of customers: any filters, a prefix search, ranges, and an order, in any combination."""
 
     class Meta:
         unknown = RAISE
@@ -93,16 +101,35 @@ class ListCustomersQuery(Schema):
     next_token = fields.String(validate=validate.Length(min=1, max=2048))
     customer_status = fields.String(validate=validate.OneOf(STATUSES))
     is_loyalty_member = fields.String(validate=validate.OneOf(LOYALTY_FLAGS))
-    state = CleanString(max_length=100)
-    email_address = EmailAddress(metadata={"description": "Exact match, ignoring case."})
+    state = CleanString(max_length=100, metadata={"description": "Exact match, ignoring case and accents."})
+    email_address = EmailAddress(metadata={"description": "Exact match of the canonical address (ignoring case)."})
+    q = SearchText(
+        metadata={
+            "description": "Prefix search: customers whose first, last or full name, email address or phone number "
+            "(digits, or E.164) starts with this text, ignoring case, accents and repeated spaces. Ordered by "
+            "last name, first name, then id unless `sort` says otherwise."
+        }
+    )
+    sort = fields.String(
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "The order; `-` for descending. Default `-created_at` (newest first)."},
+    )
+    created_after = UtcDateTime(metadata={"description": "Created at or after this time (ISO 8601)."})
+    created_before = UtcDateTime(metadata={"description": "Created before this time (ISO 8601)."})
+    min_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At least this much."})
+    max_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At most this much."})
 
     @validates_schema
-    def _one_filter(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        given = [name for name in FILTERABLE_FIELDS if name in data]
-        if len(given) > 1:
-            raise ValidationError(
-                {name: [f"Combine with no other filter (given: {', '.join(given)})."] for name in given}
-            )
+    def _ranges_in_order(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        after, before = data.get("created_after"), data.get("created_before")
+        if after is not None and before is not None and after >= before:
+            errors["created_before"] = ["Must be later than created_after."]
+        low, high = data.get("min_lifetime_value"), data.get("max_lifetime_value")
+        if low is not None and high is not None and low > high:
+            errors["max_lifetime_value"] = ["Must not be less than min_lifetime_value."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class HistoryQuery(Schema):
@@ -188,6 +215,6 @@ def _load_query(schema: Schema, params: Mapping[str, list[str]]) -> dict[str, An
     return result
 
 
-def list_filter(query: Mapping[str, Any]) -> Filter | None:
-    """The one filter a loaded list query names, if any."""
-    return next((Filter(name, query[name]) for name in FILTERABLE_FIELDS if name in query), None)
+def list_criteria(query: Mapping[str, Any]) -> Criteria:
+    """The criteria a loaded list query names (every parameter but the page's own)."""
+    return Criteria(**{name: value for name, value in query.items() if name not in ("limit", "next_token")})

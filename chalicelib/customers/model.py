@@ -128,6 +128,7 @@ class StoredCustomer:
     purge_at: int | None = None  # epoch seconds at which the restore window ends
     erased_at: str | None = None
     idempotency_key: str | None = None  # the key of the create that made it, so erasure can empty its record
+    search_terms: tuple[str, ...] = ()  # what a prefix search finds it by (customers/search.py); none once erased
 
     @property
     def is_live(self) -> bool:
@@ -185,12 +186,6 @@ class HistoryEntry:
 
 # The fields a list can be filtered by, exactly (each is served by an index in storage).
 FILTERABLE_FIELDS = ("customer_status", "is_loyalty_member", "state", "email_address")
-
-
-@dataclass(frozen=True)
-class Filter:
-    field: str
-    value: str
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerErased,
@@ -38,16 +39,15 @@ from chalicelib.customers.model import (
     CustomerChanges,
     CustomerPage,
     CustomerRead,
-    Filter,
     NewCustomer,
     Origin,
     SeedReport,
     Stamp,
-    email_key,
     format_utc,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Position
 from chalicelib.customers.retry import retry_on_conflict
+from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.customers.tokens import decode_token, encode_token
 
@@ -202,12 +202,14 @@ class CustomerService:
     def _update(
         self, customer_id: str, changes: CustomerChanges, preconditions: Preconditions, origin: Origin
     ) -> Customer:
-        keeps_email = "email_address" not in changes
-        if keeps_email and preconditions.any_existing_version:
+        # A change of a searched field (an email moving its claim, a name its search terms) needs
+        # the customer as it is; any other is one conditional write.
+        plain_change = SEARCHED_FIELDS.isdisjoint(changes)
+        if plain_change and preconditions.any_existing_version:
             # No read needed: one UpdateItem that requires the customer to exist.
             return self._repository.update(customer_id, changes, self._stamp(origin))
         expected = preconditions.single_version
-        if keeps_email and expected is not None:
+        if plain_change and expected is not None:
             try:
                 return self._repository.update(customer_id, changes, self._stamp(origin), expected_version=expected)
             except WriteConflict:
@@ -256,16 +258,13 @@ class CustomerService:
         return current
 
     def list_customers(
-        self, limit: int | None = None, next_token: str | None = None, where: Filter | None = None
+        self, limit: int | None = None, next_token: str | None = None, where: Criteria = EVERYONE
     ) -> CustomerPage:
-        """A page of live customers, all of them or one filter's, at a cost bounded by the page.
+        """A page of live customers meeting ``where``, in its order, at a cost bounded by the page.
 
-        Tokens are signed for one listing: a token from another filter (or none) is refused.
+        Tokens are signed for one listing: a token from other criteria (or none) is refused.
         """
-        scope = self._list_scope
-        if where is not None:
-            value = email_key(where.value) if where.field == "email_address" else where.value
-            scope += f":{where.field}={value}"
+        scope = f"{self._list_scope}:{where.scope()}"
         position: Position | None = None
         if next_token is not None:
             position = decode_token(next_token, secret=self._token_secret, scope=scope)

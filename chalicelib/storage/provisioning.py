@@ -9,14 +9,19 @@ customers written before an index existed get its keys.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.storage.items import from_item, index_keys
-from chalicelib.storage.store_errors import error_code
-from chalicelib.storage.tables import ALL_TABLES, CUSTOMERS, TableSpec
+from chalicelib.customers.model import Customer, format_utc
+from chalicelib.storage.items import SEARCH_TERMS, derived_keys, stored_from_item, to_item
+from chalicelib.storage.search_index import DynamoDBSearchIndex
+from chalicelib.storage.store_errors import CONDITION_FAILED, cancellation_codes, error_code
+from chalicelib.storage.tables import ALL_TABLES, BY_EMAIL, CUSTOMER_EMAILS, CUSTOMER_SEARCH, CUSTOMERS, TableSpec
 from chalicelib.storage.updates import Expression
 
 if TYPE_CHECKING:
@@ -25,73 +30,175 @@ if TYPE_CHECKING:
         AttributeDefinitionTypeDef,
         CreateTableInputTypeDef,
         GlobalSecondaryIndexUpdateTypeDef,
+        TransactWriteItemTypeDef,
     )
 
 
-def create_missing_tables(client: DynamoDBClient, settings: Settings) -> list[str]:
-    """Create every table of the specs that does not exist yet; return the names created."""
+def create_missing_tables(
+    client: DynamoDBClient, settings: Settings, *, refused: Callable[[Customer], bool] | None = None
+) -> tuple[list[str], BackfillReport | None]:
+    """Create every table of the specs that does not exist yet; the names created, and the backfill's report.
+
+    An existing customers table is brought up to date too: its indexes, and then (when they
+    changed, or the search table is new) its customers' keys and search items.
+    """
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page["TableNames"])
     created = []
+    customers_upgraded = False
     for spec in ALL_TABLES:
         name = settings.table(spec)
         if name not in existing:
             client.create_table(**cast("CreateTableInputTypeDef", spec.create_table_request(name)))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
             created.append(name)
-        elif add_missing_indexes(client, spec, name):
-            backfill_index_keys(client, name)
+        elif update_indexes(client, spec, name):
+            customers_upgraded |= spec is CUSTOMERS
         if spec.ttl_attribute is not None:
             ensure_ttl(client, name, spec.ttl_attribute)
-    return created
+    had_customers = settings.table(CUSTOMERS) in existing
+    if had_customers and (customers_upgraded or settings.table(CUSTOMER_SEARCH) in created):
+        return created, backfill_customers(client, settings, refused=refused)
+    return created, None
 
 
-def add_missing_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> bool:
-    """A table made by an earlier version gains the indexes added since (one per UpdateTable call)."""
+def update_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> bool:
+    """A table made by an earlier version gets the indexes of the spec: missing ones added, others removed.
+
+    DynamoDB (and CloudFormation) take one index creation or deletion per UpdateTable call,
+    and each must finish before the next.
+    """
     description = client.describe_table(TableName=table)["Table"]
     existing = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-    missing = [index for index in spec.indexes if index.name not in existing]
-    for index in missing:
-        update = cast("GlobalSecondaryIndexUpdateTypeDef", {"Create": index.definition()})
+    wanted = {index.name for index in spec.indexes}
+    updates: list[dict[str, Any]] = [{"Delete": {"IndexName": name}} for name in sorted(existing - wanted)]
+    updates += [{"Create": index.definition()} for index in spec.indexes if index.name not in existing]
+    for update in updates:
         client.update_table(
             TableName=table,
             AttributeDefinitions=cast("list[AttributeDefinitionTypeDef]", spec.attribute_definitions()),
-            GlobalSecondaryIndexUpdates=[update],
+            GlobalSecondaryIndexUpdates=[cast("GlobalSecondaryIndexUpdateTypeDef", update)],
         )
         wait_for_indexes(client, table)
-    return bool(missing)
+    return bool(updates)
 
 
-def backfill_index_keys(client: DynamoDBClient, table: str) -> int:
-    """Give customers written before the filter indexes existed their index keys; return how many.
+@dataclass
+class BackfillReport:
+    scanned: int = 0
+    updated: int = 0  # customers whose index keys, search terms or timestamps were brought up to date
+    email_claims_moved: int = 0  # claims re-keyed to the canonical address
+    email_collisions: list[str] = field(default_factory=list)  # ids whose canonical address another holds
+    refused: list[str] = field(default_factory=list)  # ids of stored customers today's rules would refuse
+
+
+def backfill_customers(
+    client: DynamoDBClient, settings: Settings, *, refused: Callable[[Customer], bool] | None = None
+) -> BackfillReport:
+    """Bring every stored customer's derived keys, search items and email claim up to today's rules.
 
     Each update is conditional on the version read, so a concurrent write is never
-    overwritten (it is simply retried on the next run).
+    overwritten (it is simply retried on the next run); no version is taken, so it
+    makes no history entry. Running it again changes nothing.
     """
-    updated = 0
+    report = BackfillReport()
+    search = DynamoDBSearchIndex(client, settings.search_table)
+    table = settings.table(CUSTOMERS)
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
-            customer = from_item(item)
-            keys = index_keys(customer["customer_id"], customer)
-            if all(name in item for name in keys):
+            report.scanned += 1
+            stored = stored_from_item(item)
+            if not stored.is_live or stored.customer is None:
                 continue
-            expression = Expression().set_all(keys, prefix="k")
-            expression.values[":version"] = item["version"]
+            customer = cast(Customer, {**stored.customer, **_fixed_width(stored.customer)})
+            if refused is not None and refused(customer):
+                report.refused.append(stored.customer_id)
+            keys = {**_fixed_width(stored.customer), **derived_keys(customer)}
+            wanted = to_item(keys)
+            stale = {name: value for name, value in wanted.items() if item.get(name) != value}
+            old_claim = item.get(BY_EMAIL.hash_key, {}).get("S")
+            new_claim = str(keys[BY_EMAIL.hash_key])
+            if stale and _update_customer(client, settings, item, stale, old_claim, new_claim, report):
+                report.updated += 1
+            search.follow(None, replace(stored, customer=customer, search_terms=tuple(keys[SEARCH_TERMS])))
+    return report
+
+
+def _fixed_width(customer: Mapping[str, Any]) -> dict[str, str]:
+    """Timestamps stored before they all had six fractional digits, rewritten so that string order is time order."""
+    fixed = {}
+    for name in ("created_at", "updated_at", "customer_acquisition_date"):
+        value = customer.get(name)
+        if isinstance(value, str) and value.endswith("Z"):
             try:
-                client.update_item(
-                    TableName=table,
-                    Key={CUSTOMERS.hash_key: item[CUSTOMERS.hash_key]},
-                    UpdateExpression=expression.update_expression,
-                    ConditionExpression="version = :version",
-                    ExpressionAttributeNames=expression.names,
-                    ExpressionAttributeValues=expression.values,
-                )
-                updated += 1
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-    return updated
+                moment = datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if format_utc(moment) != value:
+                fixed[name] = format_utc(moment)
+    return fixed
+
+
+def _update_customer(
+    client: DynamoDBClient,
+    settings: Settings,
+    item: dict[str, Any],
+    stale: dict[str, Any],
+    old_claim: str | None,
+    new_claim: str,
+    report: BackfillReport,
+) -> bool:
+    expression = Expression()
+    for position, (name, value) in enumerate(stale.items()):
+        expression.names[f"#b{position}"] = name
+        expression.values[f":b{position}"] = value
+    assignments = ", ".join(f"#b{position} = :b{position}" for position in range(len(stale)))
+    customer_id = item[CUSTOMERS.hash_key]
+    update: dict[str, Any] = {
+        "TableName": settings.table(CUSTOMERS),
+        "Key": {CUSTOMERS.hash_key: customer_id},
+        "UpdateExpression": f"SET {assignments}",
+        "ConditionExpression": "version = :version",
+        "ExpressionAttributeNames": expression.names,
+        "ExpressionAttributeValues": {**expression.values, ":version": item["version"]},
+    }
+    items: list[dict[str, Any]] = [{"Update": update}]
+    if old_claim != new_claim:
+        claims = settings.table(CUSTOMER_EMAILS)
+        items.append(
+            {
+                "Put": {
+                    "TableName": claims,
+                    "Item": {CUSTOMER_EMAILS.hash_key: {"S": new_claim}, "customer_id": customer_id},
+                    "ConditionExpression": f"attribute_not_exists({CUSTOMER_EMAILS.hash_key}) OR customer_id = :id",
+                    "ExpressionAttributeValues": {":id": customer_id},
+                }
+            }
+        )
+        if old_claim is not None:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": claims,
+                        "Key": {CUSTOMER_EMAILS.hash_key: {"S": old_claim}},
+                        "ConditionExpression": "customer_id = :id",
+                        "ExpressionAttributeValues": {":id": customer_id},
+                    }
+                }
+            )
+    try:
+        client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
+    except ClientError as error:
+        codes = cancellation_codes(error, len(items)) if error_code(error) == "TransactionCanceledException" else []
+        if len(codes) > 1 and codes[1] == CONDITION_FAILED:
+            report.email_collisions.append(str(customer_id["S"]))
+            return False
+        if codes and codes[0] == CONDITION_FAILED:
+            return False  # changed meanwhile: its own write derived the keys
+        raise
+    report.email_claims_moved += old_claim != new_claim
+    return True
 
 
 def wait_for_indexes(client: DynamoDBClient, table: str, timeout_seconds: float = 300) -> None:

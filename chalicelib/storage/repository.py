@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
@@ -28,16 +29,17 @@ from chalicelib.customers.model import (
     WRITABLE_FIELDS,
     Customer,
     CustomerChanges,
-    Filter,
     Stamp,
     StoredCustomer,
     after_write,
     email_key,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
-from chalicelib.storage import paging
+from chalicelib.customers.search import SEARCHED_FIELDS
+from chalicelib.storage import listing
 from chalicelib.storage.items import (
     DELETED_AT,
+    DERIVED_KEYS,
     ERASED_AT,
     IDEMPOTENCY_KEY,
     INDEX_KEYS,
@@ -45,12 +47,14 @@ from chalicelib.storage.items import (
     PURGE_AT,
     REQUEST_ID,
     WRITE_ID,
+    changed_keys,
     customer_from_item,
     customer_item,
-    index_keys,
+    derived_keys,
     stored_from_item,
     to_item,
 )
+from chalicelib.storage.listing import Lister
 from chalicelib.storage.store_errors import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
@@ -58,7 +62,13 @@ from chalicelib.storage.store_errors import (
     error_code,
     store_errors,
 )
-from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
+from chalicelib.storage.tables import (
+    CUSTOMER_EMAILS,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_RECORDS,
+)
 from chalicelib.storage.updates import Expression
 
 if TYPE_CHECKING:
@@ -67,16 +77,23 @@ if TYPE_CHECKING:
 
 
 class DynamoDBCustomerRepository(CustomerRepository):
-    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str, search_table: str
+    ) -> None:
         self._client = client
         self._customers = customers_table
         self._emails = emails_table
         self._idempotency = idempotency_table
+        self._lister = Lister(client, customers_table, search_table)
 
     @classmethod
     def from_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBCustomerRepository:
         return cls(
-            client, settings.table(CUSTOMERS), settings.table(CUSTOMER_EMAILS), settings.table(IDEMPOTENCY_RECORDS)
+            client,
+            settings.table(CUSTOMERS),
+            settings.table(CUSTOMER_EMAILS),
+            settings.table(IDEMPOTENCY_RECORDS),
+            settings.table(CUSTOMER_SEARCH),
         )
 
     @property
@@ -135,29 +152,45 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def update(
         self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
     ) -> Customer:
-        """One conditional UpdateItem: no read first, and the new customer comes back with the write."""
+        """One conditional UpdateItem: no read first, and the new customer comes back with the write.
+
+        Changes of a searched field need the whole customer (its search terms and name order
+        are made of several fields): those go through :meth:`apply_changes`.
+        """
+        if not SEARCHED_FIELDS.isdisjoint(changes):
+            raise ValueError(f"an update of {sorted(SEARCHED_FIELDS & set(changes))} needs the current customer")
+        return self._update(customer_id, changes, stamp, expected_version)
+
+    def _update(
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        expected_version: int | None,
+        current: Customer | None = None,
+    ) -> Customer:
         write_id = uuid.uuid4().hex
-        request = self._update_request(customer_id, changes, stamp, expected_version, write_id)
+        request = self._update_request(customer_id, changes, stamp, expected_version, write_id, current)
         with store_errors():
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
-                current = self._read(customer_id)
-                if current is None or not stored_from_item(current).is_live:
+                item = self._read(customer_id)
+                if item is None or not stored_from_item(item).is_live:
                     raise CustomerNotFound() from error
-                if current.get(WRITE_ID) == {"S": write_id}:
+                if item.get(WRITE_ID) == {"S": write_id}:
                     # botocore retried after our first attempt was applied but its answer was
                     # lost; the condition refused the second application. The write is ours.
-                    return customer_from_item(current)
+                    return customer_from_item(item)
                 raise WriteConflict() from error
         return customer_from_item(response["Attributes"])
 
     def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self.update(current["customer_id"], changes, stamp, expected_version=current["version"])
+            return self._update(current["customer_id"], changes, stamp, current["version"], current)
         return self._move_email(current, changes, new_email, stamp)
 
     def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp) -> Customer:
@@ -166,7 +199,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         items: list[TransactWriteItemTypeDef] = [
             {"Put": self._claim_email(new_email, customer_id)},
             {"Delete": self._release_email(current)},
-            {"Update": self._update_request(customer_id, changes, stamp, current["version"])},
+            {"Update": self._update_request(customer_id, changes, stamp, current["version"], current=current)},
         ]
         with store_errors():
             try:
@@ -191,7 +224,8 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
         assert stored.customer is not None, "an erased customer is never restored"
         customer = stored.customer
-        expression = _stamp_expression(stamp).set_all(index_keys(stored.customer_id, customer), prefix="k")
+        keys = derived_keys({**customer, "updated_at": stamp.at})
+        expression = _stamp_expression(stamp).set_all(keys, prefix="k")
         expression.remove(DELETED_AT, PURGE_AT)
         update = self._lifecycle_update(stored.customer_id, expression, stored.version, _RESTORABLE)
         claim = self._claim_email(customer["email_address"], stored.customer_id)
@@ -206,7 +240,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
         """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
         expression = _stamp_expression(stamp).set(ERASED_AT, stamp.at)
-        expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
+        expression.remove(*WRITABLE_FIELDS, "created_by", *DERIVED_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
         items: list[TransactWriteItemTypeDef] = [
             {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, _NOT_ERASED)}
         ]
@@ -291,13 +325,11 @@ class DynamoDBCustomerRepository(CustomerRepository):
                     raise _Cancelled(error, codes) from error
                 raise
 
-    def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
-        if where is None:
-            return paging.scan_page(self._client, self._customers, limit, position)
-        return paging.index_page(self._client, self._customers, limit, position, where)
+    def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
+        return self._lister.page(where, limit, position)
 
-    def is_position(self, position: Position, where: Filter | None = None) -> bool:
-        return paging.is_position(position, where)
+    def is_position(self, position: Position, where: Criteria = EVERYONE) -> bool:
+        return listing.is_position(position, self._lister.source(where))
 
     def _read(self, customer_id: str) -> dict[str, Any] | None:
         with store_errors():
@@ -351,8 +383,14 @@ class DynamoDBCustomerRepository(CustomerRepository):
         stamp: Stamp,
         expected_version: int | None,
         write_id: str | None = None,
+        current: Customer | None = None,
     ) -> UpdateTypeDef:
-        expression = _stamp_expression(stamp, write_id).set_all({**changes, **index_keys(customer_id, changes)})
+        """The customer's UpdateItem, its index keys and search terms re-derived (from ``current`` when given)."""
+        if current is not None:
+            keys = derived_keys(after_write(current, changes, stamp))
+        else:
+            keys = changed_keys(customer_id, {**changes, "updated_at": stamp.at})
+        expression = _stamp_expression(stamp, write_id).set_all({**changes, **keys})
         condition = (
             f"attribute_exists(customer_id) AND {LIVE_ONLY}"
             " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"

@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib import wiring
 from chalicelib.config import get_settings
-from chalicelib.customers.model import Filter
+from chalicelib.customers.criteria import Criteria
 from chalicelib.storage.provisioning import create_missing_tables
 from chalicelib.storage.tables import BY_EMAIL, BY_LOYALTY, BY_STATE, BY_STATUS, CUSTOMERS
 from scripts.local.dynamodb_local import DynamoDBLocal
@@ -67,7 +67,7 @@ def test_existing_table_without_indexes_gains_them(
             (BY_EMAIL, "old@example.com"),
         ):
             assert index.field is not None
-            page = wiring.components().repository.page(10, None, Filter(index.field, value))
+            page = wiring.components().repository.page(10, None, Criteria(**{str(index.field): value}))  # type: ignore[arg-type]
             assert [c["customer_id"] for c in page.customers] == [old["customer_id"]], index.name
     finally:
         forget_cached_wiring()

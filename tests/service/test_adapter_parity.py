@@ -21,6 +21,7 @@ from moto import mock_aws
 from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
 from chalicelib.customers.model import Customer, HistoryEntry, Stamp, StoredCustomer
 from chalicelib.customers.ports import CustomerRepository, HistoryRepository, IdempotencyRecord
+from chalicelib.customers.search import customer_terms
 from chalicelib.customers.service import utc_now
 from chalicelib.storage.history import DynamoDBHistoryRepository
 from chalicelib.storage.repository import DynamoDBCustomerRepository
@@ -63,7 +64,11 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     for spec in ALL_TABLES:
         client.create_table(**spec.create_table_request(f"{spec.base_name}-{suffix}"))
     customers = DynamoDBCustomerRepository(
-        client, f"customers-{suffix}", f"customer-emails-{suffix}", f"customer-idempotency-{suffix}"
+        client,
+        f"customers-{suffix}",
+        f"customer-emails-{suffix}",
+        f"customer-idempotency-{suffix}",
+        f"customer-search-{suffix}",
     )
     return Stores(customers, DynamoDBHistoryRepository(client, f"customer-history-{suffix}"))
 
@@ -96,7 +101,14 @@ def deleted(stores: Stores, customer: Customer) -> StoredCustomer:
 def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
     ada = created(stores, key="key-1")
     assert read(stores, ada["customer_id"]) == StoredCustomer(
-        ada["customer_id"], 1, ada, ada["updated_at"], "creator", "req-create", idempotency_key="key-1"
+        ada["customer_id"],
+        1,
+        ada,
+        ada["updated_at"],
+        "creator",
+        "req-create",
+        idempotency_key="key-1",
+        search_terms=customer_terms(ada),
     )
 
     item = deleted(stores, ada)
@@ -108,7 +120,14 @@ def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
     restored = stores.customers.restore(item, again)
     assert restored == {**ada, "updated_at": again.at, "updated_by": "restorer", "version": 3}
     assert read(stores, ada["customer_id"]) == StoredCustomer(
-        ada["customer_id"], 3, restored, again.at, "restorer", "req-restore", idempotency_key="key-1"
+        ada["customer_id"],
+        3,
+        restored,
+        again.at,
+        "restorer",
+        "req-restore",
+        idempotency_key="key-1",
+        search_terms=customer_terms(ada),
     )
 
 
