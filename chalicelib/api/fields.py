@@ -189,6 +189,12 @@ class QueryMoney(Money):
 
     _TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
+    def __init__(self, **kwargs: Any) -> None:
+        description = f"{kwargs.get('metadata', {}).get('description', '')} Decimal text, at most 2 places.".strip()
+        super().__init__(**kwargs)
+        # Published as a string with this pattern; the body's numeric bounds do not apply to text.
+        self.metadata = {"description": description, "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2})?$"}
+
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:
         if not isinstance(value, str) or not self._TEXT.fullmatch(value):
             raise ValidationError("Not a valid amount; use digits with at most 2 decimal places, e.g. 1500.00.")

@@ -17,7 +17,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from chalicelib.api.fields import BirthDate, EmailAddress, Money, UtcDateTime
+from chalicelib.api.fields import BirthDate, EmailAddress, Money, QueryMoney, UtcDateTime
 from chalicelib.api.openapi_changes import add_change_paths
 from chalicelib.api.representation import dump_customer
 from chalicelib.api.schemas import CustomerSchema, ListCustomersQuery
@@ -178,6 +178,7 @@ def _build() -> APISpec:
     plugin.map_to_openapi_type(BirthDate, "string", "date")
     plugin.map_to_openapi_type(UtcDateTime, "string", "date-time")
     plugin.map_to_openapi_type(Money, "number", None)
+    plugin.map_to_openapi_type(QueryMoney, "string", None)  # decimal text in a query string
     plugin.map_to_openapi_type(EmailAddress, "string", "email")
 
     spec.components.schema("Customer", schema=CustomerSchema)
@@ -217,7 +218,16 @@ def _build() -> APISpec:
             "get": {
                 "operationId": "listCustomers",
                 "tags": ["customers"],
-                "summary": "List customers, a page at a time",
+                "summary": "List, filter, search and sort customers, a page at a time",
+                "description": (
+                    "Any combination of the filters, `q`, the ranges and `sort`. Newest first unless `sort` or `q` "
+                    "says otherwise. Each filter, `q`, range and order on its own is served by an index; a "
+                    "combination by the best index, checking the rest on each candidate, and one page reads at "
+                    "most four candidates per customer it may return: it can then hold fewer than `limit` (even "
+                    "none) and still have a `next_token`. Keep following the token until it is null. Search "
+                    "follows writes through the change stream (a new or renamed customer is found within about a "
+                    "second); every page shows customers as they are now, and never a deleted one."
+                ),
                 "parameters": [{"in": "query", "schema": ListCustomersQuery}],
                 "responses": _responses(
                     {
