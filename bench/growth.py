@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -187,7 +188,8 @@ def _load(client: Any, customers_table: str, search_table: str, start: int, stop
 
 
 def _loading_client(endpoint: str) -> Any:
-    """A client of the bench's own for the load: unmetered, and without botocore's validation of each batch."""
+    """A client of the bench's own for the load and the Scan: unmetered, without botocore's validation of each
+    batch, and with none of the app's short timeouts (a Scan's 1 MB page of a big table takes seconds)."""
     local = local_aws_environment(endpoint)
     return boto3.client(
         "dynamodb",
@@ -195,7 +197,7 @@ def _loading_client(endpoint: str) -> Any:
         region_name=local["AWS_DEFAULT_REGION"],
         aws_access_key_id=local["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=local["AWS_SECRET_ACCESS_KEY"],
-        config=Config(parameter_validation=False, max_pool_connections=LOAD_WORKERS * 2),
+        config=Config(parameter_validation=False, max_pool_connections=LOAD_WORKERS * 2, read_timeout=300),
     )
 
 
@@ -234,11 +236,11 @@ class Lists:
             "calls": _calls(reading),
         }
 
-    def scan(self) -> tuple[float, float]:
+    def scan(self, client: Any) -> tuple[float, float]:
         """A full Scan of the customers table (eventually consistent, as the old list was): ms, RCU."""
         rcu = 0.0
         started = time.perf_counter()
-        paginator = self.client.get_paginator("scan")
+        paginator = client.get_paginator("scan")
         for page in paginator.paginate(TableName=self.customers_table, ReturnConsumedCapacity="TOTAL"):
             rcu += page["ConsumedCapacity"]["CapacityUnits"]
         return (time.perf_counter() - started) * 1000, rcu
@@ -262,6 +264,10 @@ def _median_ms(call: Callable[[], object], warm_up: int, repetitions: int = REPE
     return statistics.median(samples)
 
 
+def _progress(message: str) -> None:
+    print(f"growth: {message}", file=sys.stderr, flush=True)
+
+
 def flat(values: list[float]) -> bool:
     """The largest size's figure within FLAT_WITHIN of the smallest's."""
     first, last = values[0], values[-1]
@@ -281,13 +287,16 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
             started = time.perf_counter()
             search_items = _load(loader, lists.customers_table, lists.search_table, loaded, size)
             loads.append({"customers": size, "seconds": time.perf_counter() - started, "search_items": search_items})
+            _progress(f"{size:,}: loaded in {loads[-1]['seconds']:,.0f} s")
             loaded = size
             for _ in range(WARM_UP_PASSES):
                 for _, query in ROWS:
                     lists.page(_query(query))
             for label, query in ROWS:
                 measured[label].append(lists.measure(_query(query), WARM_UP))
-            scan_ms, scan_rcu = lists.scan()
+            _progress(f"{size:,}: pages measured")
+            scan_ms, scan_rcu = lists.scan(loader)
+            _progress(f"{size:,}: Scan {scan_ms / 1000:,.0f} s")
             scans.append({"customers": size, "ms": scan_ms, "rcu": scan_rcu})
         for query in COMBINATIONS:
             combinations.append({"query": query, **lists.measure(query, WARM_UP)})
@@ -316,7 +325,5 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import sys
-
     chosen = tuple(int(size) for size in sys.argv[1:]) or SIZES
     print(json.dumps(run(chosen), indent=2, default=str))
