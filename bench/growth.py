@@ -5,8 +5,10 @@ phones, states, statuses, creation times and lifetime values spread by a hash of
 their number) are loaded with fast batch writes into DynamoDB Local: each one's item
 as the app writes it (``customer_item``: every index key and search term), and its
 search items as the stream consumer would write them (``search_keys`` of the stored
-item), so no stream is needed. Each size is loaded once, on top of the last, and
-every row is measured on it.
+item), so no stream is needed. Each size has tables of its own, loaded once; the
+pages are then timed at every size in turn (one page of each row at each size, over
+and over), so that DynamoDB Local's warming up and the machine's phases of speed
+touch every size alike.
 
 Each row is the first page of 25 through the app's handler: its time (median), and
 what DynamoDB says it consumed (a hook asks every call of the app's client for
@@ -23,11 +25,11 @@ import copy
 import hashlib
 import io
 import json
+import os
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,18 +39,17 @@ import boto3
 from botocore.config import Config
 
 from bench.in_process import _event
-from bench.local_app import start_app
+from bench.local_app import environment, start_app
 from bench.metering import Meter, Reading
 from scripts.local.dynamodb_local import DynamoDBLocal, local_aws_environment
 from scripts.local.ports import free_port
 
 SIZES = (1_000, 10_000, 100_000)
-PREFIX = "growth"  # the tables are "growth-<base name>" (start_app)
+PREFIX = "growth"  # the app starts on "growth-<base name>"; each size has "growth<size>-<base name>"
 LIMIT = 25
 FLAT_WITHIN = 0.10
 REPETITIONS = 25
-WARM_UP = 5  # calls of a row before its samples
-WARM_UP_PASSES = 3  # every row, this many times, before a size's first sample: connections and DynamoDB Local's JIT
+WARM_UP_PASSES = 10  # every row at every size, before the samples: connections and DynamoDB Local's JIT
 LOAD_WORKERS = 4
 BATCH = 25
 
@@ -136,7 +137,11 @@ ROWS: tuple[tuple[str, dict[str, str]], ...] = (
         )
     ),
 )
-EMAIL_OF = 500  # the customer the email filter looks for (there at every size)
+EMAIL_OF = 500  # the customer the email filter (and the yardstick) looks for: there at every size
+# DynamoDB Local's own calls slow down as its tables grow (AWS's do not): the simplest read the app
+# makes, timed beside the pages, shows by how much.
+YARDSTICK = "yardstick: `GET /customers/{id}` (one GetItem)"
+Request = dict[str, str] | str  # a list page's query, or a customer's id
 COMBINATIONS: tuple[dict[str, str], ...] = (
     {"customer_status": "active", "state": "IL", "sort": "-lifetime_value"},
     {"q": "jo", "customer_status": "active"},
@@ -202,46 +207,88 @@ def _loading_client(endpoint: str) -> Any:
 
 
 class Lists:
-    """The app's handler for ``GET /customers``, its client metered."""
+    """The app's handler for ``GET /customers``, its client metered, over one of the sizes' tables at a time.
+
+    Each size has tables of its own (``growth<size>-...``); :meth:`use` points the app at them
+    as a new stage would be (its settings from the environment, wiring rebuilt) with the
+    same client, so the sizes can be sampled in turn, each page through the whole app.
+    """
 
     def __init__(self, endpoint: str) -> None:
         from chalicelib import wiring
 
+        self.endpoint = endpoint
         self.app = start_app(endpoint, PREFIX)
         self.client = wiring.dynamodb_client()
         self.meter = Meter(self.client, "TOTAL")
-        settings = wiring.components().settings
-        self.customers_table, self.search_table = settings.customers_table, settings.search_table
         self._sink = io.StringIO()
 
-    def page(self, query: dict[str, str]) -> dict[str, Any]:
-        params = {name: [value] for name, value in {"limit": str(LIMIT), **query}.items()}
+    def use(self, size: int) -> tuple[str, str]:
+        """The app on ``size``'s tables (made if missing); their customers and search tables' names."""
+        from chalicelib import wiring
+
+        os.environ.update(environment(self.endpoint, f"{PREFIX}{size}"))
+        wiring.reset(client=self.client)
+        settings = wiring.components().settings
+        return settings.customers_table, settings.search_table
+
+    def create_tables(self, size: int) -> tuple[str, str]:
+        from chalicelib import wiring
+
+        names = self.use(size)
+        wiring.create_missing_tables()
+        return names
+
+    def page(self, request: Request) -> dict[str, Any]:
+        """A list page (``request`` its query), or a customer by id (``request`` the id), through the handler."""
+        if isinstance(request, str):
+            path = f"/customers/{request}"
+            event = _event("GET", "/customers/{customer_id}", path, parameters={"customer_id": request})
+        else:
+            params = {name: [value] for name, value in {"limit": str(LIMIT), **request}.items()}
+            event = _event("GET", "/customers", "/customers", query=params)
         with contextlib.redirect_stdout(self._sink):
-            response = self.app(copy.copy(_event("GET", "/customers", "/customers", query=params)), None)
+            response = self.app(copy.copy(event), None)
         self._sink.seek(0)
         self._sink.truncate()
         assert response["statusCode"] == 200, response
         return dict(json.loads(response["body"]))
 
-    def measure(self, query: dict[str, str], warm_up: int) -> dict[str, Any]:
+    def read(self, request: Request) -> dict[str, Any]:
+        """One request's consumed capacity and what it read and returned."""
         with self.meter.reading() as reading:
-            body = self.page(query)
+            body = self.page(request)
         return {
-            "ms": _median_ms(lambda: self.page(query), warm_up),
             "rcu": reading.rcu,
-            "returned": len(body["customers"]),
+            "returned": len(body["customers"]) if "customers" in body else 1,
             "more": body.get("next_token") is not None,
             "candidates": reading.batch_get_keys,
             "index_items": reading.query_items,
             "calls": _calls(reading),
         }
 
-    def scan(self, client: Any) -> tuple[float, float]:
-        """A full Scan of the customers table (eventually consistent, as the old list was): ms, RCU."""
+    def times(self, sizes: tuple[int, ...], queries: list[Request], warm_up_passes: int) -> list[list[float]]:
+        """Per size, each query's median ms. Sampled in turn, one of each query at each size, REPETITIONS
+        times over: DynamoDB Local's JIT and the machine's phases touch every size and query alike."""
+        samples: list[list[list[float]]] = [[[] for _ in queries] for _ in sizes]
+        for repetition in range(warm_up_passes + REPETITIONS):
+            turn = list(zip(sizes, samples, strict=True))
+            for size, per_query in turn if repetition % 2 else reversed(turn):  # neither size always first
+                self.use(size)
+                self.page(queries[0])  # the rebuilt wiring's first request, untimed
+                for query, taken in zip(queries, per_query, strict=True):
+                    started = time.perf_counter()
+                    self.page(query)
+                    if repetition >= warm_up_passes:
+                        taken.append((time.perf_counter() - started) * 1000)
+        return [[statistics.median(taken) for taken in per_query] for per_query in samples]
+
+    def scan(self, client: Any, table: str) -> tuple[float, float]:
+        """A full Scan of a customers table (eventually consistent, as the old list was): ms, RCU."""
         rcu = 0.0
         started = time.perf_counter()
         paginator = client.get_paginator("scan")
-        for page in paginator.paginate(TableName=self.customers_table, ReturnConsumedCapacity="TOTAL"):
+        for page in paginator.paginate(TableName=table, ReturnConsumedCapacity="TOTAL"):
             rcu += page["ConsumedCapacity"]["CapacityUnits"]
         return (time.perf_counter() - started) * 1000, rcu
 
@@ -253,19 +300,13 @@ def _calls(reading: Reading) -> str:
     return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
-def _median_ms(call: Callable[[], object], warm_up: int, repetitions: int = REPETITIONS) -> float:
-    for _ in range(warm_up):
-        call()
-    samples = []
-    for _ in range(repetitions):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 def _progress(message: str) -> None:
     print(f"growth: {message}", file=sys.stderr, flush=True)
+
+
+def growth_ratio(values: list[float]) -> float:
+    """The largest size's figure over the smallest's."""
+    return values[-1] / values[0] if values[0] else 1.0
 
 
 def flat(values: list[float]) -> bool:
@@ -278,39 +319,48 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     """Per row, its figures at each size; the Scan per size; the combinations at the largest size."""
     with DynamoDBLocal(port=free_port()) as dynamodb:
         lists = Lists(dynamodb.endpoint)
-        measured: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in ROWS}
-        scans, loads = [], []
-        loaded = 0
-        combinations: list[dict[str, Any]] = []
         loader = _loading_client(dynamodb.endpoint)
+        scans, loads = [], []
         for size in sizes:
+            customers_table, search_table = lists.create_tables(size)
             started = time.perf_counter()
-            search_items = _load(loader, lists.customers_table, lists.search_table, loaded, size)
+            search_items = _load(loader, customers_table, search_table, 0, size)
             loads.append({"customers": size, "seconds": time.perf_counter() - started, "search_items": search_items})
             _progress(f"{size:,}: loaded in {loads[-1]['seconds']:,.0f} s")
-            loaded = size
-            for _ in range(WARM_UP_PASSES):
-                for _, query in ROWS:
-                    lists.page(_query(query))
-            for label, query in ROWS:
-                measured[label].append(lists.measure(_query(query), WARM_UP))
-            _progress(f"{size:,}: pages measured")
-            scan_ms, scan_rcu = lists.scan(loader)
-            _progress(f"{size:,}: Scan {scan_ms / 1000:,.0f} s")
+            scan_ms, scan_rcu = lists.scan(loader, customers_table)
             scans.append({"customers": size, "ms": scan_ms, "rcu": scan_rcu})
-        for query in COMBINATIONS:
-            combinations.append({"query": query, **lists.measure(query, WARM_UP)})
+            _progress(f"{size:,}: Scan {scan_ms / 1000:,.0f} s")
+        labels = [label for label, _ in ROWS] + [YARDSTICK]
+        queries: list[Request] = [_query(query) for _, query in ROWS] + [customer(EMAIL_OF)["customer_id"]]
+        times = lists.times(sizes, queries, WARM_UP_PASSES)
+        _progress("pages timed")
+        measured: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+        for size, per_query in zip(sizes, times, strict=True):
+            lists.use(size)
+            for label, query, ms in zip(labels, queries, per_query, strict=True):
+                measured[label].append({"ms": ms, **lists.read(query)})
+        combined: list[Request] = list(COMBINATIONS)
+        (combined_times,) = lists.times(sizes[-1:], combined, WARM_UP_PASSES)
+        combinations = [
+            {"query": query, "ms": ms, **lists.read(query)} for query, ms in zip(combined, combined_times, strict=True)
+        ]
     from chalicelib.storage.listing import READ_FACTOR
 
+    yardstick = growth_ratio([figure["ms"] for figure in measured[YARDSTICK]])
     rows = []
-    for label, _ in ROWS:
-        figures = measured[label]
+    for label, figures in measured.items():
+        timed = [figure["ms"] for figure in figures]
         rows.append(
             {
                 "label": label,
                 "sizes": figures,
+                "rcu_ratio": growth_ratio([figure["rcu"] for figure in figures]),
+                "ms_ratio": growth_ratio(timed),
                 "rcu_flat": flat([figure["rcu"] for figure in figures]),
-                "ms_flat": flat([figure["ms"] for figure in figures]),
+                "ms_flat": flat(timed),
+                # Its time's growth beyond DynamoDB Local's own (the yardstick's), flat within FLAT_WITHIN too.
+                "ms_beyond_yardstick": growth_ratio(timed) / yardstick,
+                "ms_flat_beyond_yardstick": growth_ratio(timed) / yardstick <= 1 + FLAT_WITHIN,
             }
         )
     return {
