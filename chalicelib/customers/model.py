@@ -258,14 +258,13 @@ def email_key(email_address: str) -> str:
 
 
 def format_utc(moment: datetime) -> str:
-    """The one timestamp format the API stores and returns: UTC with ``Z``."""
+    """The one timestamp format the API stores and returns: UTC, always six fractional digits, ``Z``.
+
+    Fixed width, so that the strings sort in time order (the events feed and sorted
+    lists compare them as strings): ``2024-05-01T12:30:00.000000Z``, never ``...:00Z``.
+    """
     # isoformat, not strftime: glibc's %Y does not zero-pad years before 1000.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def format_utc_precise(moment: datetime) -> str:
-    """Always six fractional digits: strings of this form sort in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def format_epoch(seconds: int) -> str:
