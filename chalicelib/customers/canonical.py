@@ -161,8 +161,9 @@ def _parse(phone: str, region: str) -> PhoneNumber:
         number = phonenumbers.parse(phone, region)
         if not number.national_number:
             raise ValueError(_NOT_A_PHONE)  # only zeros
-        # Zeros where the country has none (+31 000100: NL takes one for its national
-        # prefix) give a number whose E.164 form reads back as another: not one to store.
+        # Leading zeros where the country has none can give a number whose E.164 form reads
+        # back as another (+31 0000100 -> +31000100 -> +3100100: NL takes a zero for its
+        # national prefix each time): not one to store.
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         again = phonenumbers.parse(e164, None)
     except refused as error:

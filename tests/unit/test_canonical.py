@@ -192,6 +192,8 @@ def test_check_phone_accepts_what_people_type(phone: str, e164: str | None) -> N
         ("1" * 30, "Too many digits"),
         ("+999 123 4567", "country calling code"),
         ("555-123-4567 x", "Not a valid phone number"),
+        ("+31 0000100", "Not a possible phone number"),  # its E.164 form would read back as another number
+        ("+31 000000", "Not a valid phone number"),  # only zeros
     ],
 )
 def test_check_phone_refuses_what_cannot_be_a_phone_number(phone: str, reason: str) -> None:
