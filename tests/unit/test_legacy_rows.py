@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
-from jsonschema import FormatChecker
+from jsonschema import FormatChecker  # type: ignore[import-untyped]
 from openapi_schema_validator import OAS30ReadValidator
 
 from chalicelib import wiring
@@ -27,9 +27,15 @@ from tests.support.store import scan
 LEGACY_ADDRESS = "A" * 65 + "@Example.com"  # the old rules took a 65-character local part
 
 
+def _email_by_the_current_rules(value: object) -> bool:
+    if isinstance(value, str):
+        check_email(value)  # raises ValueError: the format checker reports it
+    return True
+
+
 def strict_format_checker() -> FormatChecker:
     checker = FormatChecker()
-    checker.checks("email", raises=ValueError)(lambda value: check_email(value) is None)
+    checker.checks("email", raises=ValueError)(_email_by_the_current_rules)
     return checker
 
 
