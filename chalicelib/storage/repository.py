@@ -26,6 +26,7 @@ from chalicelib.customers.errors import (
     WriteConflict,
 )
 from chalicelib.customers.model import (
+    DERIVED_FIELDS,
     WRITABLE_FIELDS,
     Customer,
     CustomerChanges,
@@ -59,6 +60,7 @@ from chalicelib.storage.store_errors import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
     cancellation_codes,
+    cancelled_string,
     error_code,
     store_errors,
 )
@@ -140,7 +142,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if customer_taken == CONDITION_FAILED:
                     raise CustomerAlreadyExists() from error
                 if email_taken == CONDITION_FAILED:
-                    raise EmailAlreadyInUse() from error
+                    raise EmailAlreadyInUse(cancelled_string(error, 1, "customer_id")) from error
                 raise
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
@@ -220,7 +222,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if CONDITION_FAILED in (release, version):
                     raise WriteConflict() from error
                 if claim == CONDITION_FAILED:
-                    raise EmailAlreadyInUse() from error
+                    raise EmailAlreadyInUse(cancelled_string(error, 0, "customer_id")) from error
                 raise
         return after_write(current, changes, stamp)
 
@@ -242,14 +244,16 @@ class DynamoDBCustomerRepository(CustomerRepository):
             self._transact([{"Put": claim}, {"Update": update}], conflict_on=(1,))
         except Cancelled as cancelled:
             if cancelled.codes[0] == CONDITION_FAILED:
-                raise EmailAlreadyInUse() from cancelled.error
+                raise EmailAlreadyInUse(cancelled_string(cancelled.error, 0, "customer_id")) from cancelled.error
             raise cancelled.error from None
         return after_write(customer, {}, stamp)
 
     def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
         """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
         expression = stamp_expression(stamp).set(ERASED_AT, stamp.at)
-        expression.remove(*WRITABLE_FIELDS, "created_by", *DERIVED_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
+        expression.remove(
+            *WRITABLE_FIELDS, *DERIVED_FIELDS, "created_by", *DERIVED_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY
+        )
         items: list[TransactWriteItemTypeDef] = [
             {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, NOT_ERASED)}
         ]
@@ -346,6 +350,8 @@ class DynamoDBCustomerRepository(CustomerRepository):
             "TableName": self._emails,
             "Item": {**self._email_key(address), "customer_id": {"S": customer_id}},
             "ConditionExpression": "attribute_not_exists(email_key)",
+            # A taken address's claim comes back with the cancellation: who holds it, without a read.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
     def _release_email(self, current: Customer) -> DeleteTypeDef:
