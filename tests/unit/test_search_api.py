@@ -86,17 +86,24 @@ class TestSearchMatching:
         assert found(api, f"{word}.byron@example.org") == [byron["customer_id"]]
         assert found(api, f"{word}.ada@example.org") == []
 
-    @pytest.mark.parametrize(
-        "q", ["5551234567", "555", "555123", "(555) 123", "555-123-45", "555.123.4567", " 555 123 "]
-    )
-    def test_search_finds_customers_by_national_phone_digits_however_formatted(self, api: Api, q: str) -> None:
+    def test_search_finds_customers_by_national_phone_digits_however_formatted(self, api: Api) -> None:
         # Given a customer with a phone number in national form, and one with another number
         target = create(api, phone_number="555-123-4567")
         create(api, phone_number="556-123-4567")
         deliver_changes()
         # When searching by a prefix of its digits, written as people write phone numbers
-        # Then only the customer with that number is found
-        assert found(api, q) == [target["customer_id"]]
+        for q in (
+            "5551234567",
+            "555",
+            "555123",
+            "(555) 123",
+            "555-123-45",
+            "555.123.4567",
+            " 555 123 ",
+            "(555)123-4567",
+        ):
+            # Then only the customer with that number is found
+            assert found(api, q) == [target["customer_id"]], q
 
     def test_search_never_finds_customers_by_the_middle_of_their_number(self, api: Api) -> None:
         # Given a customer with a phone number
@@ -435,16 +442,12 @@ class TestSearchCombinations:
 
 
 class TestSearchValidation:
-    @pytest.mark.parametrize(
-        "q",
-        ["", " ", "     ", "x" * 101, "\u0301", "\u0301\u0308\u0327", " \u0301 ", "ab\x00", "a\nb"],
-        ids=["empty", "space", "spaces", "101-chars", "combining", "combinings", "spaced-combining", "nul", "newline"],
-    )
-    def test_search_with_nothing_to_search_for_is_400_naming_q(self, api: Api, q: str) -> None:
-        # Given a query with no letter or digit left once folded, or too long, or not one line
-        # When searching for it
-        # Then the answer is 400 naming q
-        assert_error(api.get(listing(q=q)), 400, "validation_error", "q")
+    def test_search_with_nothing_to_search_for_is_400_naming_q(self, api: Api) -> None:
+        # Given queries with no letter or digit left once folded, too long, or not one line
+        for q in ("", " ", "     ", "x" * 101, "\u0301", "\u0301\u0308\u0327", " \u0301 ", "ab\x00", "a\nb", "a\tb"):
+            # When searching for each
+            # Then the answer is 400 naming q
+            assert_error(api.get(listing(q=q)), 400, "validation_error", "q")
 
     def test_search_given_twice_is_400_naming_q(self, api: Api) -> None:
         assert_error(api.get("/customers?q=ada&q=grace"), 400, "validation_error", "q")
