@@ -119,7 +119,7 @@ class ListCustomersQuery(Schema):
     min_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At least this much."})
     max_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At most this much."})
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # a bad sort must not hide an empty range
     def _ranges_in_order(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         after, before = data.get("created_after"), data.get("created_before")
