@@ -246,6 +246,22 @@ class TestSearchOrderAndPages:
         assert found(api, word, sort="-created_at", limit=2) == ids(by_creation)[::-1]
         assert found(api, word, sort="created_at", limit=4) == ids(by_creation)
 
+    def test_search_orders_by_code_point_beyond_the_basic_plane(self, api: Api) -> None:
+        # Given customers found by one prefix, named with characters from the top of the basic plane and beyond
+        word = tag()
+        names = ["\U00020000", "\ufffd", "\ufa0e", "\U0001f600", "z", "\u00f8"] * 2
+        made = [
+            create(api, first_name=f"F{i:02}", last_name=name, email_address=f"{word}.{i}@example.com")
+            for i, name in enumerate(names)
+        ]
+        deliver_changes()
+        expected = ids(sorted(made, key=lambda c: (c["last_name"], c["first_name"])))
+        # When searching, 1 and 5 at a time
+        # Then the order is by code point (as UTF-8 compares), across every page
+        for limit in (1, 5):
+            assert found(api, word, limit=limit) == expected, limit
+        assert found(api, word, limit=2, sort="-last_name") == expected[::-1]
+
     def test_search_token_continues_only_the_same_search(
         self, api: Api, people: tuple[str, list[dict[str, Any]]]
     ) -> None:

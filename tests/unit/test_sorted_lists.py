@@ -107,6 +107,18 @@ class TestSortedPages:
             ("Øyvind", "Østby"),
         ]
 
+    def test_sort_by_last_name_is_by_code_point_beyond_the_basic_plane(self, api: Api) -> None:
+        # Given customers named with characters from the top of the basic plane and beyond it
+        # (UTF-16 would put the ones beyond before U+FA0E; DynamoDB compares UTF-8 bytes: code points)
+        names = ["\U00020000", "\ufffd", "\ufa0e", "\U0001f600", "z", "\u00f8"] * 2
+        made = [create(api, first_name=f"F{i:02}", last_name=name) for i, name in enumerate(names)]
+        expected = ids(sorted(made, key=lambda c: (c["last_name"], c["first_name"])))
+        # When listing by last name, 1, 2 and 5 at a time, both ways
+        # Then the order is by code point, across every page
+        for limit in (1, 2, 5):
+            assert ids(walk(api, limit=limit, sort="last_name")) == expected, limit
+            assert ids(walk(api, limit=limit, sort="-last_name")) == expected[::-1], limit
+
     def test_sort_by_lifetime_value_is_numeric(self, api: Api, people: list[dict[str, Any]]) -> None:
         # Given values from 0 to 1500.01, with ties at 1500
         # When listing by value, highest first
