@@ -111,7 +111,7 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
         "customer that is not deleted.",
         (),
     ),
-    410: ("The customer was erased (`customer_erased`).", ()),
+    410: ("The customer was erased (`customer_erased`); for a create, the one its Idempotency-Key made.", ()),
     412: ("If-Match names a version the customer no longer has.", ()),
     413: ("Body too large.", ()),
     415: ("Body is not application/json (UTF-8).", ()),
@@ -276,6 +276,7 @@ def _build() -> APISpec:
                         }
                     },
                     409,
+                    410,
                     413,
                     415,
                     422,

@@ -67,8 +67,15 @@ class EventPageSchema(Schema):
     )
 
 
+class ExportedCustomerSchema(CustomerSchema):
+    """The customer as stored, also while soft-deleted: then with when, and until when it can be restored."""
+
+    deleted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
+    restorable_until = fields.String(dump_only=True, metadata={"format": "date-time"})
+
+
 class ExportSchema(Schema):
-    customer = fields.Nested(CustomerSchema, required=True)
+    customer = fields.Nested(ExportedCustomerSchema, required=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True, metadata={"description": "Oldest first."})
     exported_at = fields.String(required=True, metadata={"format": "date-time"})
 
