@@ -246,6 +246,27 @@ class TestSearchOrderAndPages:
         assert found(api, word, sort="-created_at", limit=2) == ids(by_creation)[::-1]
         assert found(api, word, sort="created_at", limit=4) == ids(by_creation)
 
+    def test_search_page_goes_on_after_its_last_customer_is_deleted_and_delivered(
+        self, api: Api, people: tuple[str, list[dict[str, Any]]]
+    ) -> None:
+        # Given the first page of a search
+        word, expected = people
+        page = first_page(api, q=word, limit=3)
+        shown = ids(page["customers"])
+        assert shown == ids(expected[:3])
+        # When the last customer it showed is deleted, and its search items removed, before the next page
+        assert api.delete(f"/customers/{shown[-1]}").status_code == 204
+        deliver_changes()
+        assert search_items_of(shown[-1]) == []
+        rest = [*page["customers"]]
+        token = page["next_token"]
+        while token is not None:
+            following = first_page(api, q=word, limit=3, next_token=token)
+            rest += following["customers"]
+            token = following["next_token"]
+        # Then the next pages go on right after it, with every later customer once
+        assert ids(rest) == ids(expected)
+
     def test_search_orders_by_code_point_beyond_the_basic_plane(self, api: Api) -> None:
         # Given customers found by one prefix, named with characters from the top of the basic plane and beyond
         word = tag()
