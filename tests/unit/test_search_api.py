@@ -499,3 +499,27 @@ class TestSearchValidation:
         # Then it is found
         assert response.status_code == 200, response.body
         assert ids(body(response)["customers"]) == [target["customer_id"]]
+
+
+class TestSearchByE164:
+    """A phone number is found by its national digits and by its E.164 form, however it was written."""
+
+    def test_search_finds_a_national_number_by_its_e164_form(self, api: Api) -> None:
+        # Given a customer whose phone number was written in national form, and one with another number
+        target = create(api, phone_number="555-123-4567")
+        create(api, phone_number="556-123-4567")
+        deliver_changes()
+        # When searching by a prefix of the number in E.164 form, however formatted
+        for q in ("+15551234567", "+1555123", "+1 (555) 123-4567", "+1 555"):
+            # Then the customer is found
+            assert found(api, q) == [target["customer_id"]], q
+
+    def test_search_finds_an_international_number_by_its_national_digits(self, api: Api) -> None:
+        # Given a customer whose phone number was written with its country code
+        target = create(api, phone_number="+1 555 123 4567")
+        create(api, phone_number="+1 556 123 4567")
+        deliver_changes()
+        # When searching by its national digits, or by its E.164 form
+        for q in ("5551234567", "(555) 123", "555-123", "+15551234567", "+1 555 12"):
+            # Then the customer is found
+            assert found(api, q) == [target["customer_id"]], q

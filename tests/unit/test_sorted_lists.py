@@ -9,6 +9,7 @@ in tests/integration, through the ``api`` fixture each folder defines.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -545,3 +546,40 @@ class TestListValidation:
         ):
             response = api.get(listing(**params))
             assert response.status_code == 200, (params, response.body)
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class TestWholeSecondBounds:
+    """Range ends given in whole seconds (the usual way to write them) against creation times with microseconds."""
+
+    def test_created_after_a_whole_second_includes_customers_created_later_in_that_second(self, api: Api) -> None:
+        # Given a customer, and the whole second it was created in (at or before its creation time)
+        target = create(api)
+        second = target["created_at"][:19] + "Z"
+        assert moment(second) <= moment(target["created_at"])
+        # When listing those created from that second on, in two orders
+        # Then the customer is listed
+        assert ids(walk(api, created_after=second)) == [target["customer_id"]]
+        assert ids(walk(api, created_after=second, sort="last_name")) == [target["customer_id"]]
+
+    def test_created_before_a_whole_second_excludes_customers_created_later_in_that_second(self, api: Api) -> None:
+        # Given a customer, and the whole second it was created in
+        target = create(api)
+        second = target["created_at"][:19] + "Z"
+        # When listing those created before that second, in two orders
+        # Then the customer, created after it, is not listed
+        assert walk(api, created_before=second) == []
+        assert walk(api, created_before=second, sort="lifetime_value") == []
+
+    def test_range_ends_are_compared_as_moments_not_as_text(self, api: Api) -> None:
+        # Given ends a fraction of a second apart, one of them written in whole seconds
+        # When created_after is a microsecond after created_before
+        # Then the answer is 400 naming created_before
+        response = api.get(listing(created_after="2024-05-01T12:00:00.000001Z", created_before="2024-05-01T12:00:00Z"))
+        assert_error(response, 400, "validation_error", "created_before")
+        # And when created_before is half a second after created_after, the range is answered
+        response = api.get(listing(created_after="2024-05-01T12:00:00Z", created_before="2024-05-01T12:00:00.5Z"))
+        assert response.status_code == 200, response.body
