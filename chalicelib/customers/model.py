@@ -87,15 +87,9 @@ WRITABLE_FIELDS = tuple(CustomerChanges.__annotations__)
 DERIVED_FIELDS = {"phone_number_e164": "phone_number"}
 if set(DERIVED_FIELDS) != set(DerivedFields.__annotations__):
     raise RuntimeError("every derived field needs its source in DERIVED_FIELDS")
-SERVER_FIELDS = (
-    "customer_id",
-    *DERIVED_FIELDS,
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "version",
-)
+# What the server keeps about every customer besides its fields, in the order it is shown.
+_STAMPS = ("created_at", "created_by", "updated_at", "updated_by", "version")
+SERVER_FIELDS = ("customer_id", *DERIVED_FIELDS, *_STAMPS)
 
 
 def _shown(names: Iterable[str]) -> Iterator[str]:
@@ -105,15 +99,7 @@ def _shown(names: Iterable[str]) -> Iterator[str]:
 
 
 # Every key a customer may have, in the order the API answers with them.
-RESPONSE_FIELDS = (
-    "customer_id",
-    *_shown(WRITABLE_FIELDS),
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "version",
-)
+RESPONSE_FIELDS = ("customer_id", *_shown(WRITABLE_FIELDS), *_STAMPS)
 
 
 @dataclass(frozen=True)
