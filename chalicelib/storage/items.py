@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from chalicelib.customers.criteria import order_key, value_text
 from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, Stamp, StoredCustomer, email_key
-from chalicelib.customers.search import customer_terms, fold
+from chalicelib.customers.search import customer_terms, fold_key
 from chalicelib.storage.tables import (
     CREATED_ORDER,
     CUSTOMERS,
@@ -133,7 +133,7 @@ def index_value(index: IndexSpec, value: str, shard: int | None = None) -> str:
     if index.field == "email_address":
         return email_key(value)
     if index.field == "state":
-        value = fold(value)  # compared ignoring case (and accents)
+        value = fold_key(value)  # compared ignoring case (and accents)
     return f"{value}#{shard}" if index.sharded else value
 
 

@@ -65,6 +65,7 @@ from chalicelib.storage.store_errors import (
     store_errors,
 )
 from chalicelib.storage.tables import (
+    BY_EMAIL,
     CUSTOMER_EMAILS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
@@ -357,10 +358,22 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def _release_email(self, current: Customer) -> DeleteTypeDef:
         return {
             "TableName": self._emails,
-            "Key": self._email_key(current["email_address"]),
+            "Key": {CUSTOMER_EMAILS.hash_key: {"S": self._held_claim(current)}},
             "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
             "ExpressionAttributeValues": {":id": {"S": current["customer_id"]}},
         }
+
+    def _held_claim(self, current: Customer) -> str:
+        """The claim's key: the canonical address, or (a Unicode domain, an "ß") maybe the older rules' one.
+
+        The backfill moves such claims unless another customer holds the canonical key; the item says which.
+        """
+        canonical = email_key(current["email_address"])
+        legacy = current["email_address"].lower()
+        if legacy == canonical:
+            return canonical
+        item = self._read(current["customer_id"]) or {}
+        return str(item.get(BY_EMAIL.hash_key, {}).get("S") or legacy)
 
     def _update_request(
         self,

@@ -583,3 +583,23 @@ class TestWholeSecondBounds:
         # And when created_before is half a second after created_after, the range is answered
         response = api.get(listing(created_after="2024-05-01T12:00:00Z", created_before="2024-05-01T12:00:00.5Z"))
         assert response.status_code == 200, response.body
+
+
+class TestKeysOfUnusualValues:
+    def test_long_names_in_every_shard_still_page_to_the_end_with_tokens_the_api_accepts(self, api: Api) -> None:
+        # Given customers whose names are 100 Cyrillic letters (each folded name far longer in bytes)
+        people = [create(api, first_name="Ж" * 99 + chr(0x430 + n), last_name="Щ" * 100) for n in range(16)]
+        deliver_changes()
+        # When a name order and a search are walked three at a time
+        for params in ({"sort": "last_name"}, {"sort": "-last_name"}, {"q": "щщ"}):
+            found = walk(api, limit=3, **params)
+            # Then every page's token is taken back and the walk ends with each customer once
+            assert sorted(ids(found)) == sorted(ids(people)), params
+
+    def test_a_state_that_folds_to_thousands_of_characters_is_stored_and_filtered(self, api: Api) -> None:
+        # Given a state of 100 characters each of which folds to 18 (over DynamoDB's key limit if kept whole)
+        state = "\ufdfa" * 100
+        customer = create(api, state=state)
+        # When the list is filtered by it, Then the customer is found, and by another state not
+        assert ids(walk(api, state=state)) == [customer["customer_id"]]
+        assert walk(api, state="\ufdfa" * 5) == []
