@@ -83,11 +83,16 @@ def name_order(customer: Mapping[str, Any]) -> str:
     return NAME_SEPARATOR.join((last, first, str(customer["customer_id"])))
 
 
+def lookup_prefix(text: str, longest: int) -> str:
+    """The prefix the search index holds a text under: at most ``longest`` characters, no trailing space."""
+    return text[:longest].rstrip()
+
+
 def prefixes(terms: Iterable[str], longest: int) -> list[str]:
     """Every distinct prefix of the terms, up to ``longest`` characters: the search index's keys."""
     found: dict[str, None] = {}
     for term in terms:
         for end in range(1, min(len(term), longest) + 1):
-            found[term[:end].rstrip()] = None
+            found[lookup_prefix(term, end)] = None
     found.pop("", None)
     return list(found)

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.customers.criteria import Criteria
 from chalicelib.customers.model import Customer, is_customer_id
 from chalicelib.customers.ports import Page, Position
+from chalicelib.customers.search import lookup_prefix
 from chalicelib.storage.items import (
     INDEX_FOR_FIELD,
     index_value,
     order_bound,
+    sharded,
     stored_from_item,
 )
 from chalicelib.storage.store_errors import store_errors
@@ -90,8 +92,8 @@ def plan(criteria: Criteria, customers_table: str, search_table: str) -> Source:
     order, descending = criteria.order_field, criteria.descending
     text = criteria.text
     if text is not None and order == "last_name":
-        prefix = text[:SEARCH_PREFIX_LENGTH].rstrip()
-        terms = tuple(f"{prefix}#{shard}" for shard in range(SHARDS))
+        prefix = lookup_prefix(text, SEARCH_PREFIX_LENGTH)
+        terms = tuple(sharded(prefix, shard) for shard in range(SHARDS))
         return Source(
             search_table, None, CUSTOMER_SEARCH.hash_key, CUSTOMER_SEARCH.range_key, terms, descending=descending
         )

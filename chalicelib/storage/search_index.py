@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from chalicelib.customers.model import StoredCustomer
 from chalicelib.customers.ports import SearchIndex
 from chalicelib.customers.search import name_order, prefixes
-from chalicelib.storage.items import shard_of
+from chalicelib.storage.items import shard_of, sharded
 from chalicelib.storage.store_errors import store_errors
 from chalicelib.storage.tables import CUSTOMER_SEARCH, SEARCH_PREFIX_LENGTH
 
@@ -33,7 +33,7 @@ def search_keys(stored: StoredCustomer | None, *, live_only: bool = True) -> dic
     shard = shard_of(stored.customer_id)
     order = name_order(stored.customer)
     return {
-        (f"{prefix}#{shard}", order): stored.customer_id
+        (sharded(prefix, shard), order): stored.customer_id
         for prefix in prefixes(stored.search_terms, SEARCH_PREFIX_LENGTH)
     }
 
