@@ -22,7 +22,15 @@ from chalicelib.customers.model import Customer, StoredCustomer, format_utc
 from chalicelib.storage.items import derived_keys, stored_from_item, to_item
 from chalicelib.storage.search_index import DynamoDBSearchIndex
 from chalicelib.storage.store_errors import CONDITION_FAILED, cancellation_codes, error_code
-from chalicelib.storage.tables import ALL_TABLES, BY_EMAIL, CUSTOMER_EMAILS, CUSTOMER_SEARCH, CUSTOMERS, TableSpec
+from chalicelib.storage.tables import (
+    ALL_TABLES,
+    BY_EMAIL,
+    CUSTOMER_EMAILS,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    STREAM_VIEW_TYPE,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,14 +61,28 @@ def create_missing_tables(
             client.create_table(**cast("CreateTableInputTypeDef", spec.create_table_request(name)))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
             created.append(name)
-        elif update_indexes(client, spec, name):
-            customers_upgraded |= spec is CUSTOMERS
+        else:
+            ensure_stream(client, spec, name)
+            if update_indexes(client, spec, name):
+                customers_upgraded |= spec is CUSTOMERS
         if spec.ttl_attribute is not None:
             ensure_ttl(client, name, spec.ttl_attribute)
     had_customers = settings.table(CUSTOMERS) in existing
     if had_customers and (customers_upgraded or settings.table(CUSTOMER_SEARCH) in created):
         return created, backfill_customers(client, settings, refused=refused)
     return created, None
+
+
+def ensure_stream(client: DynamoDBClient, spec: TableSpec, table: str) -> None:
+    """A table made before its stream was specified gets it (the consumer and the local poller read it)."""
+    if not spec.stream:
+        return
+    stream = client.describe_table(TableName=table)["Table"].get("StreamSpecification", {})
+    if not stream.get("StreamEnabled"):
+        client.update_table(
+            TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
+        )
+        wait_for_indexes(client, table)
 
 
 def update_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> bool:

@@ -57,7 +57,7 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
     forget_cached_wiring()
     settings = get_settings()
     client = wiring.dynamodb_client()
-    # Given the previous release's customers table (its four filter indexes) and emails table
+    # Given the customers table of a release before (its four filter indexes, no stream) and emails table
     client.create_table(
         TableName=settings.customers_table,
         KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
@@ -97,8 +97,11 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
     try:
         # When the stack starts
         _, report = create_missing_tables(client, settings, refused=would_refuse)
-        # Then the table has exactly today's indexes (the old ones replaced one at a time)
-        indexes = client.describe_table(TableName=settings.customers_table)["Table"]["GlobalSecondaryIndexes"]
+        # Then the table has its change stream (it had none) and exactly today's indexes (the old ones
+        # replaced one at a time)
+        table = client.describe_table(TableName=settings.customers_table)["Table"]
+        assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        indexes = table["GlobalSecondaryIndexes"]
         assert {index["IndexName"] for index in indexes} == {index.name for index in CUSTOMERS.indexes}
         # and the backfill brought the customer up to date, and counted it as one today's rules refuse
         assert report is not None
