@@ -142,8 +142,10 @@ def backfill_customers(
             old_claim = item.get(BY_EMAIL.hash_key, {}).get("S") or stored.customer["email_address"].lower()
             new_claim = str(keys[BY_EMAIL.hash_key])
             stale = {name: value for name, value in to_item(keys).items() if item.get(name) != value}
-            if stale and not _update_customer(client, settings, item, stale, old_claim, new_claim, report):
-                continue  # it changed meanwhile: its own write derived its keys, and the consumer follows it
+            if stale:
+                if not _update_customer(client, settings, item, stale, old_claim, new_claim, report):
+                    continue  # it changed meanwhile: its own write derived its keys, and the consumer follows it
+                report.updated += 1
             # From the item as it is now: a customer erased or renamed since the scan leaves nothing stale.
             search.rebuild(stored, _read(client, table, stored.customer_id))
     return report
