@@ -78,6 +78,7 @@ def _build(settings: Settings) -> Components:
         seed_enabled=settings.seed_enabled,
         restore_window_days=settings.restore_window_days,
         count=count,
+        phone_region=settings.default_phone_region,
     )
     return Components(settings, client, repository, service)
 

@@ -32,9 +32,10 @@ _SAMPLE_ID = SAMPLE_CUSTOMERS[0]["customer_id"]
 _CUSTOMER_EXAMPLE: dict[str, Any] = dump_customer(
     {
         **SAMPLE_CUSTOMERS[0],
-        "created_at": "2024-05-01T12:00:00Z",
+        "phone_number_e164": None,  # 555-0101 has no area code: no E.164 form
+        "created_at": "2024-05-01T12:00:00.000000Z",
         "created_by": "local",
-        "updated_at": "2024-05-01T12:00:00Z",
+        "updated_at": "2024-05-01T12:00:00.000000Z",
         "updated_by": "local",
         "version": 1,
     }
@@ -76,7 +77,8 @@ class ErrorDetailSchema(Schema):
         required=True,
         metadata={
             "description": "Field (or header, or parameter) name -> a list of what is wrong with it; for a "
-            "list field, an object from item index to such a list."
+            "list field, an object from item index to such a list. `email_in_use` adds `customer_id`: the "
+            "customer holding the address."
         },
     )
     request_id = fields.String(metadata={"description": "Only on 500: finds the stack trace in the logs."})
@@ -107,11 +109,11 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     ),
     405: ("Method not supported on this path.", ("Allow",)),
     409: (
-        "Email address in use, the customer kept changing, the Idempotency-Key is in progress, or a restore of a "
-        "customer that is not deleted.",
+        "Email address in use (`email_in_use`: `details.customer_id` names the customer holding it), the customer "
+        "kept changing, the Idempotency-Key is in progress, or a restore of a customer that is not deleted.",
         (),
     ),
-    410: ("The customer was erased (`customer_erased`).", ()),
+    410: ("The customer was erased (`customer_erased`); for a create, the one its Idempotency-Key made.", ()),
     412: ("If-Match names a version the customer no longer has.", ()),
     413: ("Body too large.", ()),
     415: ("Body is not application/json (UTF-8).", ()),
@@ -179,7 +181,9 @@ def _build() -> APISpec:
     plugin.map_to_openapi_type(UtcDateTime, "string", "date-time")
     plugin.map_to_openapi_type(Money, "number", None)
     plugin.map_to_openapi_type(QueryMoney, "string", None)  # decimal text in a query string
-    plugin.map_to_openapi_type(EmailAddress, "string", "email")
+    # No "format: email": the schema also describes responses, and an address stored under older
+    # rules (a 65-character local part) must still conform. The rules are in the description.
+    plugin.map_to_openapi_type(EmailAddress, "string", None)
 
     spec.components.schema("Customer", schema=CustomerSchema)
     spec.components.schema("CustomerChanges", schema=CustomerSchema(partial=True))
@@ -276,6 +280,7 @@ def _build() -> APISpec:
                         }
                     },
                     409,
+                    410,
                     413,
                     415,
                     422,

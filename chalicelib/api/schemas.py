@@ -10,8 +10,8 @@ values through :mod:`chalicelib.api.parameters`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from chalicelib.api.fields import (
     CleanString,
     EmailAddress,
     Money,
+    PhoneNumber,
     QueryInteger,
     QueryMoney,
     SearchText,
@@ -42,10 +43,26 @@ STATUSES = ("active", "inactive", "canceled")
 MAX_LIFETIME_VALUE = Decimal("999999999999.99")
 READ_ONLY_FIELDS = frozenset(SERVER_FIELDS)
 
-# Anchored at both ends (marshmallow's Regexp validator only matches a prefix), and written
-# without flags or Python-only escapes so the OpenAPI document can publish it as is.
-# "$" cannot match before a trailing newline here: CleanString refuses control characters first.
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]*( *([xX]|[eE][xX][tT]\.?) *[0-9]{1,6})?$")
+# The rules of a request, published as descriptions rather than as `format`/`pattern`: the same
+# schema documents responses, and customers stored under older rules must still conform to it.
+_EMAIL_RULES = (
+    "Kept as typed; unique, and filtered, in one canonical form (NFC, local part case-folded, domain "
+    "IDNA-encoded and lower-cased), so idn@münchen.de and IDN@xn--mnchen-3ya.de are the same address. "
+    "On writes: at most 64 characters before the @ and 254 in all; the domain needs a dot and cannot be an "
+    "IP address; compatibility characters (full-width letters, the Kelvin sign) are refused: type the plain "
+    "character."
+)
+_PHONE_RULES = (
+    "Kept as typed. On writes: digits, spaces and ( ) . - /, an optional leading +, an optional extension "
+    "(x89, ext. 89); it must be a possible number (the right number of digits), e.g. (555) 123-4567, "
+    "+44 20 7946 0958, 555-0123. Without a + it is read as a number of DEFAULT_PHONE_REGION (US)."
+)
+_E164_RULES = (
+    "phone_number in E.164 (+15551234567), derived on every write that sets it: null when it has no E.164 "
+    "form (a local number without an area code, such as 555-0123). Absent without a phone number."
+)
+ACQUIRED_NO_EARLIER = datetime(1900, 1, 1, tzinfo=UTC)
+ACQUIRED_CLOCK_SKEW = timedelta(minutes=1)
 
 
 def _unique_items(values: list[str]) -> None:
@@ -68,9 +85,14 @@ class CustomerSchema(Schema):
     city = CleanString(max_length=100)
     state = CleanString(max_length=100)
     postal_code = CleanString(max_length=20)
-    phone_number = CleanString(max_length=32, validate=[validate.Regexp(_PHONE_RE, error="Not a valid phone number.")])
-    email_address = EmailAddress(required=True)
-    customer_acquisition_date = UtcDateTime()
+    phone_number = PhoneNumber(metadata={"description": _PHONE_RULES})
+    phone_number_e164 = fields.String(dump_only=True, allow_none=True, metadata={"description": _E164_RULES})
+    email_address = EmailAddress(required=True, metadata={"description": _EMAIL_RULES})
+    customer_acquisition_date = UtcDateTime(
+        earliest=ACQUIRED_NO_EARLIER,
+        max_ahead=ACQUIRED_CLOCK_SKEW,
+        metadata={"description": "Not before 1900 nor in the future (a minute of clock skew allowed)."},
+    )
     preferred_communication_channels = fields.List(
         fields.String(validate=validate.OneOf(CHANNELS)),
         validate=_unique_items,

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.customers.changes import describe_change
-from chalicelib.customers.model import format_utc_precise
+from chalicelib.customers.model import format_utc
 from chalicelib.customers.ports import EventPublisher, HistoryRepository, ParkingLot, SearchIndex, StreamChange
 from chalicelib.observability import logger
 
@@ -68,7 +68,7 @@ class ChangeConsumer:
         entry = describe_change(change)
         if entry is None:
             return
-        unpublished = self._history.record(entry, recorded_at=format_utc_precise(self._clock()))
+        unpublished = self._history.record(entry, recorded_at=format_utc(self._clock()))
         if entry.change == "erased":
             # Entries the consumer wrote after the erasure's own redaction ran are redacted too.
             self._history.redact(entry.customer_id, entry.version - 1)

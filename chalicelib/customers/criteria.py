@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from chalicelib.customers.model import Customer, email_key
-from chalicelib.customers.search import fold, matches, name_order, query_text
+from chalicelib.customers.search import fold_key, matches, name_order, query_text
 
 # Each order, ascending; a leading "-" reverses it.
 ORDERS = ("created_at", "updated_at", "last_name", "lifetime_value")
@@ -66,16 +67,17 @@ class Criteria:
     def order_field(self) -> str:
         return self.order.removeprefix("-")
 
-    @property
+    # Worked out once per listing, not per candidate (a page may check hundreds).
+    @cached_property
     def text(self) -> str | None:
         """The folded query text, if this is a search."""
         return None if self.q is None else query_text(self.q)
 
-    @property
+    @cached_property
     def folded_state(self) -> str | None:
-        return None if self.state is None else fold(self.state)
+        return None if self.state is None else fold_key(self.state)
 
-    @property
+    @cached_property
     def email(self) -> str | None:
         return None if self.email_address is None else email_key(self.email_address)
 
@@ -86,7 +88,7 @@ class Criteria:
             return False
         if self.is_loyalty_member is not None and values.get("is_loyalty_member") != self.is_loyalty_member:
             return False
-        if self.state is not None and fold(str(values.get("state", ""))) != self.folded_state:
+        if self.state is not None and fold_key(str(values.get("state", ""))) != self.folded_state:
             return False
         if self.email_address is not None and email_key(str(values.get("email_address", ""))) != self.email:
             return False

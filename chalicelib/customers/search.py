@@ -23,8 +23,12 @@ SEARCHED_FIELDS = frozenset({"first_name", "last_name", "email_address", "phone_
 # "de" sorts before "de la cruz", and both before "dean".
 NAME_SEPARATOR = "\x01"
 # A folded name can be longer than the name (NFKD expands some characters up to 18 times);
-# the order keeps this much of each, well inside DynamoDB's 1,024-byte sort key.
-_ORDER_CHARACTERS = 100
+# the order keeps this much of each: inside DynamoDB's 1,024-byte sort key, and small enough
+# that a next_token holding one per shard stays a short URL. Names alike for 40 characters
+# are ordered by first name, then id.
+_ORDER_CHARACTERS = 40
+# The longest folded value an index key holds (a state of 100 characters can fold to 1,800).
+KEY_CHARACTERS = 100
 _WHITESPACE = re.compile(r"\s+")
 # A query made only of what people type in phone numbers is compared as one: digits, and a leading "+".
 _PHONE_QUERY = re.compile(r"\+?[0-9 ().\-]*[0-9][0-9 ().\-]*")
@@ -35,6 +39,11 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _WHITESPACE.sub(" ", stripped.casefold()).strip()
+
+
+def fold_key(text: str) -> str:
+    """A folded value as an index key stores it (and a filter compares it): bounded in length."""
+    return fold(text)[:KEY_CHARACTERS]
 
 
 def query_text(q: str) -> str:
@@ -74,11 +83,16 @@ def name_order(customer: Mapping[str, Any]) -> str:
     return NAME_SEPARATOR.join((last, first, str(customer["customer_id"])))
 
 
+def lookup_prefix(text: str, longest: int) -> str:
+    """The prefix the search index holds a text under: at most ``longest`` characters, no trailing space."""
+    return text[:longest].rstrip()
+
+
 def prefixes(terms: Iterable[str], longest: int) -> list[str]:
     """Every distinct prefix of the terms, up to ``longest`` characters: the search index's keys."""
     found: dict[str, None] = {}
     for term in terms:
         for end in range(1, min(len(term), longest) + 1):
-            found[term[:end].rstrip()] = None
+            found[lookup_prefix(term, end)] = None
     found.pop("", None)
     return list(found)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from chalicelib.customers.criteria import order_key, value_text
 from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, Stamp, StoredCustomer, email_key
-from chalicelib.customers.search import customer_terms, fold
+from chalicelib.customers.search import customer_terms, fold_key
 from chalicelib.storage.tables import (
     CREATED_ORDER,
     CUSTOMERS,
@@ -128,13 +128,18 @@ def shard_of(customer_id: str) -> int:
     return int(customer_id[:8], 16) % SHARDS
 
 
+def sharded(value: str, shard: int) -> str:
+    """The hash key of a value in one shard: one spelling for every sharded index and the search table."""
+    return f"{value}#{shard}"
+
+
 def index_value(index: IndexSpec, value: str, shard: int | None = None) -> str:
     """The hash key ``index`` stores for a field value (and, when sharded, a shard)."""
     if index.field == "email_address":
         return email_key(value)
     if index.field == "state":
-        value = fold(value)  # compared ignoring case (and accents)
-    return f"{value}#{shard}" if index.sharded else value
+        value = fold_key(value)  # compared ignoring case (and accents)
+    return sharded(value, shard or 0) if index.sharded else value
 
 
 def order_bound(value: Decimal) -> str:

@@ -10,8 +10,10 @@ on another field, a search in a sorted list) is checked on each candidate, and a
 page stops after ``READ_FACTOR * limit`` candidates: it may then come back
 shorter than ``limit``, with a ``next_token`` to go on.
 
-A position is one entry per shard: the key of the last candidate taken from it,
-``None`` before its first, or ``"end"`` when it has nothing more.
+A position is one entry per shard: the sort key of the last candidate taken from it
+(the rest of its key follows: the hash key is the shard's, and every sort key ends in
+the customer id), ``None`` before its first, or ``"end"`` when it has nothing more.
+Tokens carry positions, so they stay small (a URL of a few KB at most).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.customers.criteria import Criteria
-from chalicelib.customers.model import Customer
+from chalicelib.customers.model import Customer, is_customer_id
 from chalicelib.customers.ports import Page, Position
+from chalicelib.customers.search import lookup_prefix
 from chalicelib.storage.items import (
     INDEX_FOR_FIELD,
     index_value,
     order_bound,
+    sharded,
     stored_from_item,
 )
 from chalicelib.storage.store_errors import store_errors
@@ -54,6 +58,7 @@ _FILTERS_BY_SELECTIVITY = ("state", "customer_status", "is_loyalty_member")
 # Above every character of a customer id: an inclusive upper bound on "<value>|<id>" keys.
 _AFTER_ANY_ID = "|~"
 _BATCH_GET_LIMIT = 100
+_ID_LENGTH = 36
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,15 @@ class Source:
     upper: str | None = None  # inclusive bound (exclusive ones are given as the bare value: keys end in "|<id>")
     descending: bool = False
 
-    @property
-    def key_names(self) -> frozenset[str]:
-        names = {self.hash_key, *([self.range_key] if self.range_key else [])}
-        if self.index is not None:
-            names.add(CUSTOMERS.hash_key)
-        return frozenset(names)
+    def start_key(self, hash_value: str, sort_value: str) -> dict[str, dict[str, str]]:
+        """The ExclusiveStartKey after the candidate whose sort value (or, without a range key, id) is given."""
+        key = {self.hash_key: {"S": hash_value}}
+        if self.range_key is None:
+            return {**key, CUSTOMERS.hash_key: {"S": sort_value}}
+        key[self.range_key] = {"S": sort_value}
+        if self.index is not None:  # a GSI's key includes the table's
+            key[CUSTOMERS.hash_key] = {"S": _customer_id_of(sort_value)}
+        return key
 
 
 def plan(criteria: Criteria, customers_table: str, search_table: str) -> Source:
@@ -84,8 +92,8 @@ def plan(criteria: Criteria, customers_table: str, search_table: str) -> Source:
     order, descending = criteria.order_field, criteria.descending
     text = criteria.text
     if text is not None and order == "last_name":
-        prefix = text[:SEARCH_PREFIX_LENGTH].rstrip()
-        terms = tuple(f"{prefix}#{shard}" for shard in range(SHARDS))
+        prefix = lookup_prefix(text, SEARCH_PREFIX_LENGTH)
+        terms = tuple(sharded(prefix, shard) for shard in range(SHARDS))
         return Source(
             search_table, None, CUSTOMER_SEARCH.hash_key, CUSTOMER_SEARCH.range_key, terms, descending=descending
         )
@@ -130,14 +138,17 @@ def is_position(position: Position, source: Source) -> bool:
     entries = position.get("s")
     if set(position) != {"s"} or not isinstance(entries, list) or len(entries) != len(source.hash_values):
         return False
-    for hash_value, entry in zip(source.hash_values, entries, strict=True):
+    for entry in entries:
         if entry is None or entry == _END:
             continue
-        if not isinstance(entry, dict) or set(entry) != source.key_names:
-            return False
-        if not all(isinstance(value, str) for value in entry.values()) or entry[source.hash_key] != hash_value:
+        if not isinstance(entry, str) or not is_customer_id(_customer_id_of(entry)):
             return False
     return True
+
+
+def _customer_id_of(sort_value: str) -> str:
+    """Every sort key ends in the customer id (after "|", or the name order's separator); an id is itself."""
+    return sort_value[-_ID_LENGTH:]
 
 
 @dataclass
@@ -145,13 +156,13 @@ class _Cursor:
     """One shard of the source: what has been fetched and not yet taken, and where to fetch next."""
 
     hash_value: str
-    start: dict[str, str] | None  # ExclusiveStartKey of the next fetch
+    start: dict[str, Any] | None  # ExclusiveStartKey of the next fetch
     more: bool  # whether DynamoDB may hold more after what was fetched
-    start_of_page: dict[str, str] | None  # where this page began in the shard
-    taken: dict[str, str] | None = None  # key of the last candidate taken this page
+    start_of_page: str | None  # where this page began in the shard
+    taken: str | None = None  # sort value of the last candidate taken this page
     buffer: list[dict[str, Any]] = field(default_factory=list)
 
-    def position(self) -> dict[str, str] | str | None:
+    def position(self) -> str | None:
         """Where the next page goes on: after the last candidate taken (fetched but untaken ones are read again)."""
         if not self.buffer and not self.more:
             return _END
@@ -171,12 +182,18 @@ class Lister:
         source = self.source(criteria)
         entries = position["s"] if position is not None else [None] * len(source.hash_values)
         cursors = [
-            _Cursor(value, start=None if entry == _END else entry, more=entry != _END, start_of_page=entry)
+            _Cursor(
+                value,
+                start=None if entry in (None, _END) else source.start_key(value, entry),
+                more=entry != _END,
+                start_of_page=entry,
+            )
             for value, entry in zip(source.hash_values, entries, strict=True)
         ]
         budget = READ_FACTOR * limit
         taken = 0
         customers: list[Customer] = []
+        seen: set[str] = set()
         while len(customers) < limit and taken < budget:
             need = min(limit - len(customers), budget - taken)
             candidates = self._take(source, cursors, need)
@@ -186,8 +203,9 @@ class Lister:
             found = self._hydrate([str(item[CUSTOMERS.hash_key]["S"]) for item in candidates])
             for item in candidates:
                 stored = found.get(str(item[CUSTOMERS.hash_key]["S"]))
-                if stored is None:
-                    continue
+                if stored is None or stored[0]["customer_id"] in seen:
+                    continue  # gone, or found twice (a search index catching up with a rename)
+                seen.add(stored[0]["customer_id"])
                 customer, terms = stored
                 if criteria.admits(customer, terms):
                     customers.append(customer)
@@ -207,7 +225,7 @@ class Lister:
                 break
             pick = (max if source.descending else min)(heads, key=lambda cursor: _sort_value(source, cursor.buffer[0]))
             item = pick.buffer.pop(0)
-            pick.taken = {name: str(item[name]["S"]) for name in source.key_names}
+            pick.taken = _sort_value(source, item)
             taken.append(item)
         return taken
 
@@ -238,13 +256,13 @@ class Lister:
         if source.index is not None:
             request["IndexName"] = source.index
         if cursor.start is not None:
-            request["ExclusiveStartKey"] = {name: {"S": value} for name, value in cursor.start.items()}
+            request["ExclusiveStartKey"] = cursor.start
         with store_errors():
             response = self._client.query(**request)
         cursor.buffer.extend(response.get("Items", []))
         last = response.get("LastEvaluatedKey")
         cursor.more = last is not None
-        cursor.start = None if last is None else {name: str(value["S"]) for name, value in last.items()}
+        cursor.start = None if last is None else dict(last)
 
     def _hydrate(self, ids: list[str]) -> dict[str, tuple[Customer, tuple[str, ...]]]:
         """The live customers among ``ids``, with their search terms, read consistently."""

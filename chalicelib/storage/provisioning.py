@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.customers.model import Customer, format_utc
-from chalicelib.storage.items import SEARCH_TERMS, derived_keys, stored_from_item, to_item
+from chalicelib.customers.canonical import phone_e164
+from chalicelib.customers.model import Customer, StoredCustomer, format_utc
+from chalicelib.storage.items import derived_keys, stored_from_item, to_item
 from chalicelib.storage.search_index import DynamoDBSearchIndex
 from chalicelib.storage.store_errors import CONDITION_FAILED, cancellation_codes, error_code
-from chalicelib.storage.tables import ALL_TABLES, BY_EMAIL, CUSTOMER_EMAILS, CUSTOMER_SEARCH, CUSTOMERS, TableSpec
-from chalicelib.storage.updates import Expression
+from chalicelib.storage.tables import (
+    ALL_TABLES,
+    BY_EMAIL,
+    CUSTOMER_EMAILS,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    STREAM_VIEW_TYPE,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,14 +61,28 @@ def create_missing_tables(
             client.create_table(**cast("CreateTableInputTypeDef", spec.create_table_request(name)))
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
             created.append(name)
-        elif update_indexes(client, spec, name):
-            customers_upgraded |= spec is CUSTOMERS
+        else:
+            ensure_stream(client, spec, name)
+            if update_indexes(client, spec, name):
+                customers_upgraded |= spec is CUSTOMERS
         if spec.ttl_attribute is not None:
             ensure_ttl(client, name, spec.ttl_attribute)
     had_customers = settings.table(CUSTOMERS) in existing
     if had_customers and (customers_upgraded or settings.table(CUSTOMER_SEARCH) in created):
         return created, backfill_customers(client, settings, refused=refused)
     return created, None
+
+
+def ensure_stream(client: DynamoDBClient, spec: TableSpec, table: str) -> None:
+    """A table made before its stream was specified gets it (the consumer and the local poller read it)."""
+    if not spec.stream:
+        return
+    stream = client.describe_table(TableName=table)["Table"].get("StreamSpecification", {})
+    if not stream.get("StreamEnabled"):
+        client.update_table(
+            TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
+        )
+        wait_for_indexes(client, table)
 
 
 def update_indexes(client: DynamoDBClient, spec: TableSpec, table: str) -> bool:
@@ -111,18 +133,38 @@ def backfill_customers(
             stored = stored_from_item(item)
             if not stored.is_live or stored.customer is None:
                 continue
-            customer = cast(Customer, {**stored.customer, **_fixed_width(stored.customer)})
+            refreshed = _refreshed_fields(stored.customer, settings.default_phone_region)
+            customer = cast(Customer, {**stored.customer, **refreshed})
             if refused is not None and refused(customer):
                 report.refused.append(stored.customer_id)
-            keys = {**_fixed_width(stored.customer), **derived_keys(customer)}
-            wanted = to_item(keys)
-            stale = {name: value for name, value in wanted.items() if item.get(name) != value}
-            old_claim = item.get(BY_EMAIL.hash_key, {}).get("S")
+            keys = {**refreshed, **derived_keys(customer)}
+            # The claim this item holds: its index key says, else (never backfilled) the older rules' form.
+            old_claim = item.get(BY_EMAIL.hash_key, {}).get("S") or stored.customer["email_address"].lower()
             new_claim = str(keys[BY_EMAIL.hash_key])
-            if stale and _update_customer(client, settings, item, stale, old_claim, new_claim, report):
+            stale = {name: value for name, value in to_item(keys).items() if item.get(name) != value}
+            if stale:
+                if not _update_customer(client, settings, item, stale, old_claim, new_claim, report):
+                    continue  # it changed meanwhile: its own write derived its keys, and the consumer follows it
                 report.updated += 1
-            search.follow(None, replace(stored, customer=customer, search_terms=tuple(keys[SEARCH_TERMS])))
+            # From the item as it is now: a customer erased or renamed since the scan leaves nothing stale.
+            search.rebuild(stored, _read(client, table, stored.customer_id))
     return report
+
+
+def _refreshed_fields(customer: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """Fields stored before today's rules made them: fixed-width timestamps, and ``phone_number_e164``
+    (so that a search finds the customer by its E.164 form and national digits)."""
+    refreshed: dict[str, Any] = _fixed_width(customer)
+    phone = customer.get("phone_number")
+    if phone is not None and "phone_number_e164" not in customer:
+        refreshed["phone_number_e164"] = phone_e164(str(phone), region)
+    return refreshed
+
+
+def _read(client: DynamoDBClient, table: str, customer_id: str) -> StoredCustomer | None:
+    item = client.get_item(TableName=table, Key={CUSTOMERS.hash_key: {"S": customer_id}}, ConsistentRead=True)
+    found = item.get("Item")
+    return None if found is None else stored_from_item(found)
 
 
 def _fixed_width(customer: Mapping[str, Any]) -> dict[str, str]:
@@ -145,60 +187,53 @@ def _update_customer(
     settings: Settings,
     item: dict[str, Any],
     stale: dict[str, Any],
-    old_claim: str | None,
+    old_claim: str,
     new_claim: str,
     report: BackfillReport,
 ) -> bool:
-    expression = Expression()
-    for position, (name, value) in enumerate(stale.items()):
-        expression.names[f"#b{position}"] = name
-        expression.values[f":b{position}"] = value
-    assignments = ", ".join(f"#b{position} = :b{position}" for position in range(len(stale)))
+    """Write the stale keys (moving the email claim with them); False if the customer changed since read.
+
+    Where another customer holds the canonical address, the keys are written all the same, the
+    email's index key and claim staying as they were (reported as a collision).
+    """
     customer_id = item[CUSTOMERS.hash_key]
-    update: dict[str, Any] = {
-        "TableName": settings.table(CUSTOMERS),
-        "Key": {CUSTOMERS.hash_key: customer_id},
-        "UpdateExpression": f"SET {assignments}",
-        "ConditionExpression": "version = :version",
-        "ExpressionAttributeNames": expression.names,
-        "ExpressionAttributeValues": {**expression.values, ":version": item["version"]},
-    }
-    items: list[dict[str, Any]] = [{"Update": update}]
+    items: list[dict[str, Any]] = [{"Update": _keys_update(settings, item, stale)}]
     if old_claim != new_claim:
         claims = settings.table(CUSTOMER_EMAILS)
+        mine = {"ConditionExpression": f"attribute_not_exists({CUSTOMER_EMAILS.hash_key}) OR customer_id = :id"}
+        values = {"ExpressionAttributeValues": {":id": customer_id}}
+        claim = {CUSTOMER_EMAILS.hash_key: {"S": new_claim}, "customer_id": customer_id}
+        items.append({"Put": {"TableName": claims, "Item": claim, **mine, **values}})
         items.append(
-            {
-                "Put": {
-                    "TableName": claims,
-                    "Item": {CUSTOMER_EMAILS.hash_key: {"S": new_claim}, "customer_id": customer_id},
-                    "ConditionExpression": f"attribute_not_exists({CUSTOMER_EMAILS.hash_key}) OR customer_id = :id",
-                    "ExpressionAttributeValues": {":id": customer_id},
-                }
-            }
+            {"Delete": {"TableName": claims, "Key": {CUSTOMER_EMAILS.hash_key: {"S": old_claim}}, **mine, **values}}
         )
-        if old_claim is not None:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": claims,
-                        "Key": {CUSTOMER_EMAILS.hash_key: {"S": old_claim}},
-                        "ConditionExpression": "customer_id = :id",
-                        "ExpressionAttributeValues": {":id": customer_id},
-                    }
-                }
-            )
     try:
         client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
     except ClientError as error:
         codes = cancellation_codes(error, len(items)) if error_code(error) == "TransactionCanceledException" else []
+        if codes and codes[0] == CONDITION_FAILED:
+            return False
         if len(codes) > 1 and codes[1] == CONDITION_FAILED:
             report.email_collisions.append(str(customer_id["S"]))
-            return False
-        if codes and codes[0] == CONDITION_FAILED:
-            return False  # changed meanwhile: its own write derived the keys
+            kept = {name: value for name, value in stale.items() if name != BY_EMAIL.hash_key}
+            return _update_customer(client, settings, item, kept, old_claim, old_claim, report)
         raise
     report.email_claims_moved += old_claim != new_claim
     return True
+
+
+def _keys_update(settings: Settings, item: dict[str, Any], stale: dict[str, Any]) -> dict[str, Any]:
+    """An UpdateItem of derived attributes only, on the version read (no version taken: no history entry)."""
+    names = {f"#b{position}": name for position, name in enumerate(stale)}
+    values = {f":b{position}": value for position, value in enumerate(stale.values())}
+    return {
+        "TableName": settings.table(CUSTOMERS),
+        "Key": {CUSTOMERS.hash_key: item[CUSTOMERS.hash_key]},
+        "UpdateExpression": "SET " + ", ".join(f"#b{position} = :b{position}" for position in range(len(stale))),
+        "ConditionExpression": "version = :version",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {**values, ":version": item["version"]},
+    }
 
 
 def wait_for_indexes(client: DynamoDBClient, table: str, timeout_seconds: float = 300) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from chalicelib.customers.model import StoredCustomer
 from chalicelib.customers.ports import SearchIndex
 from chalicelib.customers.search import name_order, prefixes
-from chalicelib.storage.items import shard_of
+from chalicelib.storage.items import shard_of, sharded
 from chalicelib.storage.store_errors import store_errors
 from chalicelib.storage.tables import CUSTOMER_SEARCH, SEARCH_PREFIX_LENGTH
 
@@ -26,14 +26,14 @@ _BATCH_WRITE_LIMIT = 25
 _Key = tuple[str, str]  # (term, name order)
 
 
-def search_keys(stored: StoredCustomer | None) -> dict[_Key, str]:
-    """The search items a stored customer should have: their keys, each naming the customer."""
-    if stored is None or not stored.is_live or stored.customer is None:
+def search_keys(stored: StoredCustomer | None, *, live_only: bool = True) -> dict[_Key, str]:
+    """The search items a stored customer should have (``live_only``) or may have: keys, each naming it."""
+    if stored is None or stored.customer is None or (live_only and not stored.is_live):
         return {}
     shard = shard_of(stored.customer_id)
     order = name_order(stored.customer)
     return {
-        (f"{prefix}#{shard}", order): stored.customer_id
+        (sharded(prefix, shard), order): stored.customer_id
         for prefix in prefixes(stored.search_terms, SEARCH_PREFIX_LENGTH)
     }
 
@@ -44,15 +44,22 @@ class DynamoDBSearchIndex(SearchIndex):
         self._table = table
 
     def follow(self, old: StoredCustomer | None, new: StoredCustomer | None) -> None:
-        before, after = search_keys(old), search_keys(new)
+        self._apply(old, new, put_all=False)
+
+    def rebuild(self, old: StoredCustomer | None, new: StoredCustomer | None) -> None:
+        """Like :meth:`follow`, but putting every item ``new`` should have, present or not (the backfill)."""
+        self._apply(old, new, put_all=True)
+
+    def _apply(self, old: StoredCustomer | None, new: StoredCustomer | None, *, put_all: bool) -> None:
+        after = search_keys(new)
+        # Whatever the old image could have left is removed, even when it was not live (a delete
+        # whose record was parked, a backfill racing a deletion): an erasure clears every item.
         requests: list[WriteRequestTypeDef] = [
-            {"DeleteRequest": {"Key": self._key(key)}} for key in before if key not in after
+            {"DeleteRequest": {"Key": self._key(key)}} for key in search_keys(old, live_only=False) if key not in after
         ]
-        requests += [
-            {"PutRequest": {"Item": {**self._key(key), "customer_id": {"S": customer_id}}}}
-            for key, customer_id in after.items()
-            if key not in before
-        ]
+        # What the index holds already: the items of a live old image (none of a deleted one: a restore puts them back).
+        present = {} if put_all else search_keys(old)
+        requests += [self._put(key, customer_id) for key, customer_id in after.items() if key not in present]
         self.write(requests)
 
     def write(self, requests: list[WriteRequestTypeDef]) -> None:
@@ -67,6 +74,9 @@ class DynamoDBSearchIndex(SearchIndex):
                 if batch:
                     time.sleep(pause)
                     pause = min(pause * 2, 1.0)
+
+    def _put(self, key: _Key, customer_id: str) -> WriteRequestTypeDef:
+        return {"PutRequest": {"Item": {**self._key(key), "customer_id": {"S": customer_id}}}}
 
     @staticmethod
     def _key(key: _Key) -> dict[str, Any]:

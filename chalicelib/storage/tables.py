@@ -11,7 +11,7 @@ uniqueness records, and each table's IAM grant can be scoped on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ ORDER_INDEXES = {
     "lifetime_value": BY_VALUE,
 }
 
-STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+STREAM_VIEW_TYPE: Final = "NEW_AND_OLD_IMAGES"
 # A soft-deleted customer carries the epoch second its restore window ends: DynamoDB's
 # TTL removes it some time after (the app treats it as gone from that second on).
 PURGE_AT_ATTRIBUTE = "purge_at"

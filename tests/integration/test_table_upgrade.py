@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from scripts.local.ports import free_port
 from tests.support import forget_cached_wiring, stage_environment_for
 
 # The filter indexes of the release before (range key customer_id, every attribute projected).
-_PREVIOUS_INDEXES = [
+_PREVIOUS_INDEXES: list[Any] = [
     {
         "IndexName": name,
         "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}, {"AttributeName": "customer_id", "KeyType": "RANGE"}],
@@ -56,7 +57,7 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
     forget_cached_wiring()
     settings = get_settings()
     client = wiring.dynamodb_client()
-    # Given the previous release's customers table (its four filter indexes) and emails table
+    # Given the customers table of a release before (its four filter indexes, no stream) and emails table
     client.create_table(
         TableName=settings.customers_table,
         KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
@@ -96,8 +97,11 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
     try:
         # When the stack starts
         _, report = create_missing_tables(client, settings, refused=would_refuse)
-        # Then the table has exactly today's indexes (the old ones replaced one at a time)
-        indexes = client.describe_table(TableName=settings.customers_table)["Table"]["GlobalSecondaryIndexes"]
+        # Then the table has its change stream (it had none) and exactly today's indexes (the old ones
+        # replaced one at a time)
+        table = client.describe_table(TableName=settings.customers_table)["Table"]
+        assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        indexes = table["GlobalSecondaryIndexes"]
         assert {index["IndexName"] for index in indexes} == {index.name for index in CUSTOMERS.indexes}
         # and the backfill brought the customer up to date, and counted it as one today's rules refuse
         assert report is not None
@@ -112,7 +116,7 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
             Criteria(q="old tim"),
             Criteria(q="ooooooooooooo"),
             Criteria(sort="last_name"),
-            Criteria(sort="-lifetime_value", min_lifetime_value=250),
+            Criteria(sort="-lifetime_value", min_lifetime_value=Decimal(250)),
             Criteria(sort="updated_at"),
             Criteria(created_after="2024-05-01T12:00:00.000000Z", created_before="2024-05-01T13:00:00.000000Z"),
         ):
@@ -120,7 +124,8 @@ def test_a_table_of_the_previous_release_is_upgraded_and_its_customers_found_by_
             assert [c["customer_id"] for c in page.customers] == [customer_id], criteria
         # and its fields read as they were stored
         (stored,) = repository.page(10, None, Criteria()).customers
-        assert stored["first_name"] == "Öld" and stored["email_address"] == old["email_address"]
+        assert stored["first_name"] == "Öld"
+        assert stored["email_address"] == old["email_address"]
         # and running it again changes nothing
         _, again = create_missing_tables(client, settings, refused=would_refuse)
         assert again is None

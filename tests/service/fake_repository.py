@@ -148,7 +148,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         if old_owner not in (None, customer_id) or stored is None:
             raise WriteConflict()
         if new_key in self._email_claims:
-            raise EmailAlreadyInUse()
+            raise EmailAlreadyInUse(self._email_claims[new_key])
         self._email_claims.pop(old_key, None)
         self._email_claims[new_key] = customer_id
         return self._write_live(stored, changes, stamp)
@@ -182,7 +182,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         assert current is not None
         claim = email_key(stored.customer["email_address"])
         if claim in self._email_claims:
-            raise EmailAlreadyInUse()
+            raise EmailAlreadyInUse(self._email_claims[claim])
         self._email_claims[claim] = stored.customer_id
         restored = _stamped(stored.customer, {}, stamp)
         self._put(current, replace(self._stamp(current, stamp, customer=restored), deleted_at=None, purge_at=None))
@@ -314,8 +314,9 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         customer_id = customer["customer_id"]
         if customer_id in self._items:
             raise CustomerAlreadyExists()
-        if email_key(customer["email_address"]) in self._email_claims:
-            raise EmailAlreadyInUse()
+        holder = self._email_claims.get(email_key(customer["email_address"]))
+        if holder is not None:
+            raise EmailAlreadyInUse(holder)
         stored = StoredCustomer(
             customer_id,
             customer["version"],

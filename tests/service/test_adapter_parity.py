@@ -156,6 +156,29 @@ def test_restore_to_a_taken_address_is_email_in_use_and_from_a_stale_read_a_conf
     assert read(stores, grace["customer_id"]).is_live
 
 
+def test_a_taken_address_names_the_customer_holding_it_on_create_move_and_restore(stores: Stores) -> None:
+    # Given Ada deleted (her address free), then Grace holding Ada's address in another spelling
+    ada = created(stores)
+    item = deleted(stores, ada)
+    grace = created(stores, email="ADA@Example.com")
+    eve = created(stores, email="eve@example.com")
+
+    # Then each write that would claim it again says who holds it
+    with pytest.raises(EmailAlreadyInUse) as on_create:
+        created(stores, email="ada@EXAMPLE.com")
+    current = read(stores, eve["customer_id"]).customer
+    assert current is not None
+    with pytest.raises(EmailAlreadyInUse) as on_move:
+        stores.customers.apply_changes(current, {"email_address": "Ada@example.com"}, LATER)
+    with pytest.raises(EmailAlreadyInUse) as on_restore:
+        stores.customers.restore(item, LATER)
+    assert on_create.value.holder == on_move.value.holder == on_restore.value.holder == grace["customer_id"]
+    assert on_create.value.details == {
+        "email_address": ["Already used by another customer."],
+        "customer_id": grace["customer_id"],
+    }
+
+
 def test_erase_leaves_the_same_tombstone_and_empties_the_creates_record(stores: Stores) -> None:
     ada = created(stores, key="key-1")
 
