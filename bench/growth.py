@@ -86,6 +86,7 @@ def customer(number: int) -> dict[str, Any]:
         "last_name": last,
         "email_address": f"{_ascii(first)}.{_ascii(last)}{number}@example.com",
         "phone_number": f"555-{phone // 10_000:03d}-{phone % 10_000:04d}",
+        "phone_number_e164": f"+1555{phone:07d}",  # what the service derives in the default region (US)
         "customer_acquisition_date": created,
         "preferred_communication_channels": ["email"],
         "is_loyalty_member": "yn"[draw[6] % 2],
