@@ -78,7 +78,3 @@ class TestRepositoryContractOnDynamoDBLocal(contract.TestRepositoryContract):
 
 class TestCanonicalEmailsOnDynamoDBLocal(canonical.TestCanonicalEmails):
     """The 409's holder comes from the cancellation's ALL_OLD item, which the emulator returns too."""
-
-
-class TestPhoneNumbersOnDynamoDBLocal(canonical.TestPhoneNumbers):
-    pass

@@ -103,7 +103,7 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
     names = {resources[spec.logical_id]["Properties"]["TableName"] for spec in ALL_TABLES}
     settings = settings_of(variables)
     assert names == {settings.table(spec) for spec in ALL_TABLES}
-    assert len(names) == len(ALL_TABLES) == 4
+    assert len(names) == len(ALL_TABLES) == 5
     if stage == "prod":
         assert all(resources[spec.logical_id]["DeletionPolicy"] == "Retain" for spec in ALL_TABLES)
 

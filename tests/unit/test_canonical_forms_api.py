@@ -204,14 +204,12 @@ class TestAcquisitionDate:
 
     @pytest.mark.parametrize(
         "when",
-        [
-            format_utc(datetime.now(UTC) + timedelta(minutes=5)),
-            "2999-01-01T00:00:00Z",
-            "1899-12-31T23:59:59Z",
-            "0001-01-01T00:00:00Z",
-        ],
+        ["in five minutes", "2999-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "0001-01-01T00:00:00Z"],
     )
     def test_an_acquisition_date_in_the_future_or_before_1900_is_400_naming_it(self, api: Api, when: str) -> None:
+        # "in five minutes" is worked out when the test runs, not when the suite is collected
+        if when == "in five minutes":
+            when = format_utc(datetime.now(UTC) + timedelta(minutes=5))
         refused(api, "customer_acquisition_date", customer_acquisition_date=when)
 
     def test_an_acquisition_date_within_the_clock_skew_is_accepted(self, api: Api) -> None:
