@@ -37,10 +37,10 @@ CUSTOMER_PATH = "/customers/{customer_id}"
 
 @edge.route("/customers", "GET", scope=READ_SCOPE, query=True)
 def list_customers() -> dict[str, Any]:
-    from chalicelib.api.schemas import list_filter, load_list_query
+    from chalicelib.api.schemas import list_criteria, load_list_query
 
     query = load_list_query(query_params(edge.request))
-    page = customer_service().list_customers(query.get("limit"), query.get("next_token"), list_filter(query))
+    page = customer_service().list_customers(query.get("limit"), query.get("next_token"), list_criteria(query))
     return {"customers": [dump_customer(c) for c in page.customers], "next_token": page.next_token}
 
 

@@ -19,6 +19,7 @@ import boto3
 
 from bench.in_process import EVENTS, _event
 from bench.local_app import start_app
+from chalicelib.storage.tables import BY_CREATED, CREATED_ORDER, SHARDS
 
 REPETITIONS = 300
 CUSTOMERS = "bench-customers"
@@ -135,7 +136,22 @@ def _compare(app: Any, raw: Any, repetitions: int) -> list[dict[str, Any]]:
         call(EVENTS["list"])
 
     def raw_list(i: int) -> None:
-        raw.scan(TableName=CUSTOMERS, Limit=26)
+        """The page's calls: each shard of the creation index, newest first, merged; the 25 read back."""
+        shards = [
+            raw.query(
+                TableName=CUSTOMERS,
+                IndexName=BY_CREATED.name,
+                KeyConditionExpression="#h = :h",
+                ExpressionAttributeNames={"#h": BY_CREATED.hash_key},
+                ExpressionAttributeValues={":h": {"S": str(shard)}},
+                ScanIndexForward=False,
+                Limit=25,
+            )["Items"]
+            for shard in range(SHARDS)
+        ]
+        newest = sorted((item for items in shards for item in items), key=lambda item: item[CREATED_ORDER]["S"])
+        keys = [{"customer_id": item["customer_id"]} for item in newest[-25:]]
+        raw.batch_get_item(RequestItems={CUSTOMERS: {"Keys": keys, "ConsistentRead": True}})
 
     def app_delete(i: int) -> None:
         call(

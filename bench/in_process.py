@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.storage.items import customer_item
+from chalicelib.storage.tables import BY_CREATED, CUSTOMERS, SHARDS
 from scripts.paths import ROOT
 
 CUSTOMER_ID = str(SAMPLE_CUSTOMERS[0]["customer_id"])
@@ -40,8 +41,25 @@ CREATE_BODY = {
 UPDATE_BODY = {"lifetime_value": 2000.0, "customer_status": "active"}
 
 
+def _listed(index_name: str, hash_value: str, count: int) -> list[dict[str, Any]]:
+    """What a keys-only index holds for one shard: ``count`` customers' keys, newest first."""
+    index = next(index for index in CUSTOMERS.indexes if index.name == index_name)
+    shard = int(hash_value.rpartition("#")[2])
+    items = []
+    for number in range(count):
+        customer_id = str(uuid.UUID(int=(shard + 1) << 96 | number, version=4))
+        item = {"customer_id": {"S": customer_id}, index.hash_key: {"S": hash_value}}
+        if index.range_key is not None:
+            item[index.range_key] = {"S": f"2024-05-01T12:{59 - number % 60:02d}:00Z|{customer_id}"}
+        items.append(item)
+    return items
+
+
 class StubDynamoDB:
-    """Answers the four calls the app makes, as DynamoDB would, with no I/O."""
+    """Answers the calls the app makes, as DynamoDB would, with no I/O (a list's answers built once)."""
+
+    def __init__(self) -> None:
+        self._queries: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
         return {"Item": ITEM}
@@ -52,8 +70,15 @@ class StubDynamoDB:
     def transact_write_items(self, **kwargs: Any) -> dict[str, Any]:
         return {}
 
-    def scan(self, **kwargs: Any) -> dict[str, Any]:
-        return {"Items": [ITEM] * (kwargs["Limit"] - 1)}
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        key = (kwargs["IndexName"], kwargs["ExpressionAttributeValues"][":h"]["S"], kwargs["Limit"])
+        if key not in self._queries:
+            self._queries[key] = {"Items": _listed(*key), "LastEvaluatedKey": _listed(*key)[-1]}
+        return self._queries[key]
+
+    def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+        ((table, request),) = kwargs["RequestItems"].items()
+        return {"Responses": {table: [{**ITEM, "customer_id": key["customer_id"]} for key in request["Keys"]]}}
 
 
 STUB = StubDynamoDB()
@@ -68,8 +93,18 @@ def raw_handler(operation: str, body: str | None) -> str:
         result = STUB.transact_write_items(TransactItems=[{"Put": {"Item": payload}}])
     elif operation == "update":
         result = STUB.update_item(TableName="customers", Key={"customer_id": {"S": CUSTOMER_ID}})
-    else:
-        result = STUB.scan(TableName="customers", Limit=26)
+    else:  # a page: each shard of the creation index, then its customers read back
+        shards = [
+            STUB.query(
+                TableName="customers",
+                IndexName=BY_CREATED.name,
+                Limit=25,
+                ExpressionAttributeValues={":h": {"S": f"x#{shard}"}},
+            )
+            for shard in range(SHARDS)
+        ]
+        keys = [{"customer_id": item["customer_id"]} for item in shards[0]["Items"]]
+        result = STUB.batch_get_item(RequestItems={"customers": {"Keys": keys, "ConsistentRead": True}})
     return json.dumps(result, default=str)
 
 

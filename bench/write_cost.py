@@ -15,6 +15,7 @@ that too, so a reader can tell its quirks from the app's.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,44 +43,69 @@ PROBE_TIMEOUT_SECONDS = 300
 CALIBRATION_TABLE = "wcu-calibration"
 
 
-def _probe(tree: Path, endpoint: str, prefix: str, *, consumer: bool) -> dict[str, Any]:
-    """bench/write_probe.py run from ``tree``'s root, so ``tree``'s app is the one imported."""
+class Unavailable(Exception):
+    """An older commit could not be measured; the message says why, in one line."""
+
+
+@contextlib.contextmanager
+def extracted(commit: str, measuring: Iterable[Path]) -> Iterator[Path]:
+    """``commit``'s tree in a scratch directory, this tree's ``measuring`` files copied into its bench/.
+
+    The same measuring code then runs on both sides. Raises :class:`Unavailable` when the
+    commit is not in this clone (shallow?) or cannot be extracted.
+    """
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, check=False
+    )
+    if found.returncode != 0:
+        raise Unavailable(f"Baseline commit {commit} is not in this clone (shallow?): the before column is skipped.")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise Unavailable(
+            f"`git archive {commit}` failed ({archive.stderr.decode(errors='replace').strip()}): skipped."
+        )
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
+        tree = Path(scratch)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tree, filter="data")
+        for path in measuring:
+            shutil.copy(path, tree / "bench" / path.name)
+        yield tree
+
+
+def run_probe(tree: Path, module: str, arguments: list[str], what: str = "write probe") -> dict[str, Any]:
+    """``python -m <module> <arguments> --out FILE`` run from ``tree``'s root, so ``tree``'s app is the one imported."""
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    with tempfile.TemporaryDirectory(prefix="bench-wcu-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-probe-") as scratch:
         out = Path(scratch) / "result.json"
-        command = [sys.executable, "-m", "bench.write_probe", "--endpoint", endpoint, "--prefix", prefix]
-        command += ["--out", str(out), *(["--consumer"] if consumer else [])]
+        command = [sys.executable, "-m", module, *arguments, "--out", str(out)]
         result = subprocess.run(
             command, cwd=tree, env=environment, capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS
         )
         if result.returncode != 0:
             tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise RuntimeError(f"write probe in {tree} failed: {tail}")
+            raise RuntimeError(f"{what} in {tree} failed: {tail}")
         document: dict[str, Any] = json.loads(out.read_text())
     if Path(document["tree"]).resolve() != tree.resolve():  # the tree's own app, not this checkout's
-        raise RuntimeError(f"write probe in {tree} imported the app of {document['tree']}")
+        raise RuntimeError(f"{what} in {tree} imported the app of {document['tree']}")
     return document
+
+
+def _probe(tree: Path, endpoint: str, prefix: str, *, consumer: bool) -> dict[str, Any]:
+    """bench/write_probe.py run from ``tree``'s root."""
+    arguments = ["--endpoint", endpoint, "--prefix", prefix, *(["--consumer"] if consumer else [])]
+    return run_probe(tree, "bench.write_probe", arguments)
 
 
 def _baseline(endpoint: str) -> tuple[dict[str, Any] | None, str | None]:
     """The API's cost at ``BASELINE``, or None and the one-line reason it could not be measured."""
-    found = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE}^{{commit}}"], capture_output=True, check=False
-    )
-    if found.returncode != 0:
-        return None, f"Baseline commit {BASELINE} is not in this clone (shallow?): the before column is skipped."
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE], capture_output=True, check=False)
-    if archive.returncode != 0:
-        return None, f"`git archive {BASELINE}` failed ({archive.stderr.decode(errors='replace').strip()}): skipped."
-    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
-        tree = Path(scratch)
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tree, filter="data")
-        shutil.copy(PROBE, tree / "bench" / PROBE.name)  # the same measuring code on both sides
-        try:
+    try:
+        with extracted(BASELINE, [PROBE]) as tree:
             return _probe(tree, endpoint, "wcu-before", consumer=False), None
-        except (RuntimeError, subprocess.TimeoutExpired) as error:
-            return None, f"The baseline ({BASELINE}) could not be measured: {error}"
+    except Unavailable as unavailable:
+        return None, str(unavailable)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        return None, f"The baseline ({BASELINE}) could not be measured: {error}"
 
 
 def calibrate(endpoint: str) -> dict[str, float]:

@@ -11,8 +11,16 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.customers.canonical import PHONE_REGIONS
 from chalicelib.stages import LOCAL_STAGE, event_bus_name, table_name
-from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMER_HISTORY, CUSTOMERS, IDEMPOTENCY_RECORDS, TableSpec
+from chalicelib.storage.tables import (
+    CUSTOMER_EMAILS,
+    CUSTOMER_HISTORY,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    IDEMPOTENCY_RECORDS,
+    TableSpec,
+)
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:8001"
 # Only for the local stage: tokens signed with it are worthless anywhere else.
@@ -30,6 +38,7 @@ class Settings:
     emails_table: str
     idempotency_table: str
     history_table: str
+    search_table: str
     dynamodb_endpoint_url: str | None
     aws_region: str
     pagination_secret: bytes
@@ -45,6 +54,7 @@ class Settings:
     parked_records_queue_url: str | None  # where the stream consumer parks a record it cannot process
     parked_records_dir: str | None  # the same, as files (the local stack)
     stream_max_attempts: int
+    default_phone_region: str  # the country of phone numbers typed without a +
 
     def table(self, spec: TableSpec) -> str:
         """This stage's name of the table ``spec`` describes."""
@@ -140,6 +150,7 @@ def get_settings() -> Settings:
         emails_table=_table_name(CUSTOMER_EMAILS, stage),
         idempotency_table=_table_name(IDEMPOTENCY_RECORDS, stage),
         history_table=_table_name(CUSTOMER_HISTORY, stage),
+        search_table=_table_name(CUSTOMER_SEARCH, stage),
         dynamodb_endpoint_url=_endpoint(stage),
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),
@@ -161,7 +172,18 @@ def get_settings() -> Settings:
         parked_records_dir=_optional("PARKED_RECORDS_DIR"),
         # How often the consumer tries a record before parking it (Lambda's own retries stop later).
         stream_max_attempts=_int("STREAM_MAX_ATTEMPTS", 3),
+        default_phone_region=_phone_region(),
     )
+
+
+def _phone_region() -> str:
+    """Two letters phonenumbers knows (US, GB, DE ...): the country of numbers typed without a +."""
+    raw = os.environ.get("DEFAULT_PHONE_REGION", "").strip()
+    if not raw:
+        return "US"
+    if raw.upper() not in PHONE_REGIONS:
+        raise ConfigurationError(f"DEFAULT_PHONE_REGION must be a two-letter region such as US or GB, got {raw!r}")
+    return raw.upper()
 
 
 def _optional(name: str, default: str | None = None) -> str | None:

@@ -20,10 +20,14 @@ from chalicelib.storage.client import build_client
 from chalicelib.storage.repository import DynamoDBCustomerRepository
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.customers.consumer import ChangeConsumer
     from chalicelib.customers.history import HistoryService
+    from chalicelib.customers.model import Customer
     from chalicelib.customers.privacy import PrivacyService
     from chalicelib.storage.history import DynamoDBHistoryRepository
+    from chalicelib.storage.provisioning import BackfillReport
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -74,6 +78,7 @@ def _build(settings: Settings) -> Components:
         seed_enabled=settings.seed_enabled,
         restore_window_days=settings.restore_window_days,
         count=count,
+        phone_region=settings.default_phone_region,
     )
     return Components(settings, client, repository, service)
 
@@ -133,6 +138,7 @@ def _build_consumer(built: Components, history: DynamoDBHistoryRepository) -> Ch
     from chalicelib.customers.consumer import ChangeConsumer
     from chalicelib.customers.ports import ParkingLot
     from chalicelib.storage import outbound, stream_records
+    from chalicelib.storage.search_index import DynamoDBSearchIndex
 
     settings = built.settings
     publisher = None
@@ -151,6 +157,7 @@ def _build_consumer(built: Components, history: DynamoDBHistoryRepository) -> Ch
         max_attempts=settings.stream_max_attempts,
         clock=utc_now,
         count=count,
+        search=DynamoDBSearchIndex(built.client, settings.search_table),
     )
 
 
@@ -159,12 +166,17 @@ def dynamodb_client() -> DynamoDBClient:
     return components().client
 
 
-def create_missing_tables() -> list[str]:
-    """Create the current settings' missing tables (for `make run`, the tests and the bench, never the Lambda)."""
+def create_missing_tables(
+    refused: Callable[[Customer], bool] | None = None,
+) -> tuple[list[str], BackfillReport | None]:
+    """Create the current settings' missing tables and upgrade existing ones (for `make run`, tests, bench).
+
+    Never on the Lambda's path. ``refused`` tells which stored customers today's rules would refuse.
+    """
     from chalicelib.storage import provisioning  # imported here: provisioning is not on the Lambda's path
 
     built = components()
-    return provisioning.create_missing_tables(built.client, built.settings)
+    return provisioning.create_missing_tables(built.client, built.settings, refused=refused)
 
 
 def reset(*, client: DynamoDBClient | None = None) -> None:

@@ -20,7 +20,10 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from chalicelib.api.representation import money_json
+from chalicelib.config import get_settings
+from chalicelib.customers.canonical import MAX_ADDRESS, check_email, check_phone
 from chalicelib.customers.model import format_utc
+from chalicelib.customers.search import query_text
 
 # Control characters, lone surrogates, private-use and unassigned code points, and
 # line/paragraph separators: never valid in a single-line value.
@@ -76,20 +79,47 @@ class CleanString(fields.String):
         return text.strip() if self.strip else text
 
 
-class EmailAddress(fields.String):
-    """An email address with no whitespace or invisible characters, at most 254 characters."""
+def _no_invisible_characters(text: str) -> None:
+    plain = _plain_ascii(text) and " " not in text
+    if not plain and (any(ch.isspace() for ch in text) or _has_forbidden(text, _EMAIL_FORBIDDEN_CATEGORIES)):
+        raise ValidationError("Must not contain whitespace or invisible characters.")
 
-    _validate_email = validate.Email()
+
+class EmailAddress(fields.String):
+    """An email address the canonical rules accept (:func:`chalicelib.customers.canonical.check_email`).
+
+    Loaded as the client typed it: only its key (uniqueness, the filter) is canonical.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Length(max=254), **kwargs)
+        super().__init__(validate=validate.Length(max=MAX_ADDRESS), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        plain = _plain_ascii(text) and " " not in text
-        if not plain and (any(ch.isspace() for ch in text) or _has_forbidden(text, _EMAIL_FORBIDDEN_CATEGORIES)):
-            raise ValidationError("Must not contain whitespace or invisible characters.")
-        return self._validate_email(text)
+        _no_invisible_characters(text)
+        try:
+            check_email(text)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        return text
+
+
+class PhoneNumber(CleanString):
+    """A phone number as people type it, if it can be one (:func:`chalicelib.customers.canonical.check_phone`).
+
+    National numbers are read in the ``DEFAULT_PHONE_REGION`` setting's country.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            check_phone(text, get_settings().default_phone_region)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        return text
 
 
 class BirthDate(fields.Field[str]):
@@ -115,7 +145,16 @@ class BirthDate(fields.Field[str]):
 
 
 class UtcDateTime(fields.Field[str]):
-    """An ISO 8601 date and time; naive values are read as UTC; stored and returned in UTC."""
+    """An ISO 8601 date and time; naive values are read as UTC; stored and returned in UTC.
+
+    ``earliest`` and ``max_ahead`` (of the clock) bound it when given: an acquisition
+    date is not before 1900 nor in the future, beyond a minute of clock skew.
+    """
+
+    def __init__(self, *, earliest: datetime | None = None, max_ahead: timedelta | None = None, **kwargs: Any) -> None:
+        self.earliest = earliest
+        self.max_ahead = max_ahead
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         if not isinstance(value, str) or not _DATETIME_RE.fullmatch(value):
@@ -127,9 +166,14 @@ class UtcDateTime(fields.Field[str]):
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         try:
-            return format_utc(parsed)
+            stored = format_utc(parsed)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
             raise ValidationError("Out of range.") from None
+        if self.earliest is not None and parsed < self.earliest:
+            raise ValidationError(f"Must not be before {format_utc(self.earliest)}.")
+        if self.max_ahead is not None and parsed > datetime.now(UTC) + self.max_ahead:
+            raise ValidationError("Must not be in the future.")
+        return stored
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
@@ -181,3 +225,33 @@ class QueryInteger(fields.Integer):
         if not isinstance(value, str) or not _DIGITS_RE.fullmatch(value):
             raise ValidationError("Not a valid integer.")
         return int(value)
+
+
+class QueryMoney(Money):
+    """An amount in a query string: decimal text such as ``1500`` or ``1500.00``, checked like a body's amount."""
+
+    _TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+
+    def __init__(self, **kwargs: Any) -> None:
+        description = f"{kwargs.get('metadata', {}).get('description', '')} Decimal text, at most 2 places.".strip()
+        super().__init__(**kwargs)
+        # Published as a string with this pattern; the body's numeric bounds do not apply to text.
+        self.metadata = {"description": description, "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2})?$"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str) or not self._TEXT.fullmatch(value):
+            raise ValidationError("Not a valid amount; use digits with at most 2 decimal places, e.g. 1500.00.")
+        return super()._deserialize(Decimal(value), attr, data, **kwargs)
+
+
+class SearchText(CleanString):
+    """A search query: 1 to 100 characters, something left once case, accents and spaces are folded away."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=100, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not query_text(text):
+            raise ValidationError("Must contain a letter or digit to search for.")
+        return text

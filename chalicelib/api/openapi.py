@@ -17,7 +17,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from chalicelib.api.fields import BirthDate, EmailAddress, Money, UtcDateTime
+from chalicelib.api.fields import BirthDate, EmailAddress, Money, QueryMoney, UtcDateTime
 from chalicelib.api.openapi_changes import add_change_paths
 from chalicelib.api.representation import dump_customer
 from chalicelib.api.schemas import CustomerSchema, ListCustomersQuery
@@ -32,9 +32,10 @@ _SAMPLE_ID = SAMPLE_CUSTOMERS[0]["customer_id"]
 _CUSTOMER_EXAMPLE: dict[str, Any] = dump_customer(
     {
         **SAMPLE_CUSTOMERS[0],
-        "created_at": "2024-05-01T12:00:00Z",
+        "phone_number_e164": None,  # 555-0101 has no area code: no E.164 form
+        "created_at": "2024-05-01T12:00:00.000000Z",
         "created_by": "local",
-        "updated_at": "2024-05-01T12:00:00Z",
+        "updated_at": "2024-05-01T12:00:00.000000Z",
         "updated_by": "local",
         "version": 1,
     }
@@ -76,7 +77,8 @@ class ErrorDetailSchema(Schema):
         required=True,
         metadata={
             "description": "Field (or header, or parameter) name -> a list of what is wrong with it; for a "
-            "list field, an object from item index to such a list."
+            "list field, an object from item index to such a list. `email_in_use` adds `customer_id`: the "
+            "customer holding the address."
         },
     )
     request_id = fields.String(metadata={"description": "Only on 500: finds the stack trace in the logs."})
@@ -107,11 +109,11 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     ),
     405: ("Method not supported on this path.", ("Allow",)),
     409: (
-        "Email address in use, the customer kept changing, the Idempotency-Key is in progress, or a restore of a "
-        "customer that is not deleted.",
+        "Email address in use (`email_in_use`: `details.customer_id` names the customer holding it), the customer "
+        "kept changing, the Idempotency-Key is in progress, or a restore of a customer that is not deleted.",
         (),
     ),
-    410: ("The customer was erased (`customer_erased`).", ()),
+    410: ("The customer was erased (`customer_erased`); for a create, the one its Idempotency-Key made.", ()),
     412: ("If-Match names a version the customer no longer has.", ()),
     413: ("Body too large.", ()),
     415: ("Body is not application/json (UTF-8).", ()),
@@ -178,7 +180,10 @@ def _build() -> APISpec:
     plugin.map_to_openapi_type(BirthDate, "string", "date")
     plugin.map_to_openapi_type(UtcDateTime, "string", "date-time")
     plugin.map_to_openapi_type(Money, "number", None)
-    plugin.map_to_openapi_type(EmailAddress, "string", "email")
+    plugin.map_to_openapi_type(QueryMoney, "string", None)  # decimal text in a query string
+    # No "format: email": the schema also describes responses, and an address stored under older
+    # rules (a 65-character local part) must still conform. The rules are in the description.
+    plugin.map_to_openapi_type(EmailAddress, "string", None)
 
     spec.components.schema("Customer", schema=CustomerSchema)
     spec.components.schema("CustomerChanges", schema=CustomerSchema(partial=True))
@@ -217,7 +222,16 @@ def _build() -> APISpec:
             "get": {
                 "operationId": "listCustomers",
                 "tags": ["customers"],
-                "summary": "List customers, a page at a time",
+                "summary": "List, filter, search and sort customers, a page at a time",
+                "description": (
+                    "Any combination of the filters, `q`, the ranges and `sort`. Newest first unless `sort` or `q` "
+                    "says otherwise. Each filter, `q`, range and order on its own is served by an index; a "
+                    "combination by the best index, checking the rest on each candidate, and one page reads at "
+                    "most four candidates per customer it may return: it can then hold fewer than `limit` (even "
+                    "none) and still have a `next_token`. Keep following the token until it is null. Search "
+                    "follows writes through the change stream (a new or renamed customer is found within about a "
+                    "second); every page shows customers as they are now, and never a deleted one."
+                ),
                 "parameters": [{"in": "query", "schema": ListCustomersQuery}],
                 "responses": _responses(
                     {
@@ -266,6 +280,7 @@ def _build() -> APISpec:
                         }
                     },
                     409,
+                    410,
                     413,
                     415,
                     422,

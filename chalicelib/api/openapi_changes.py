@@ -67,8 +67,15 @@ class EventPageSchema(Schema):
     )
 
 
+class ExportedCustomerSchema(CustomerSchema):
+    """The customer as stored, also while soft-deleted: then with when, and until when it can be restored."""
+
+    deleted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
+    restorable_until = fields.String(dump_only=True, metadata={"format": "date-time"})
+
+
 class ExportSchema(Schema):
-    customer = fields.Nested(CustomerSchema, required=True)
+    customer = fields.Nested(ExportedCustomerSchema, required=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True, metadata={"description": "Oldest first."})
     exported_at = fields.String(required=True, metadata={"format": "date-time"})
 
@@ -82,20 +89,20 @@ _ID = "0e1f2a3b-4c5d-4e6f-9a7b-8c9d0e1f2a01"
 _ENTRY_EXAMPLE = {
     "version": 2,
     "change": "updated",
-    "occurred_at": "2024-05-02T09:30:00Z",
+    "occurred_at": "2024-05-02T09:30:00.000000Z",
     "actor": "local",
     "request_id": "6f1c9c1e-8d2a-4b61-9a53-2f1d6c8e7a10",
     "changes": {"city": {"from": "Chicago", "to": "Oslo"}},
     "redacted": False,
 }
 _HISTORY_EXAMPLE = {"history": [_ENTRY_EXAMPLE], "next_token": None}
-_ERASURE_EXAMPLE = {"customer_id": _ID, "erased_at": "2024-06-01T00:00:00Z"}
+_ERASURE_EXAMPLE = {"customer_id": _ID, "erased_at": "2024-06-01T00:00:00.000000Z"}
 _EVENT_EXAMPLE = {
     "event_id": f"{_ID}:3",
     "type": "customer.deleted",
     "customer_id": _ID,
     "version": 3,
-    "occurred_at": "2024-05-03T10:00:00Z",
+    "occurred_at": "2024-05-03T10:00:00.000000Z",
     "actor": "local",
     "changed_fields": [],
     "customer": None,
@@ -182,7 +189,7 @@ def add_change_paths(
                         {
                             "customer": customer_example,
                             "history": [_ENTRY_EXAMPLE],
-                            "exported_at": "2024-06-01T00:00:00Z",
+                            "exported_at": "2024-06-01T00:00:00.000000Z",
                         },
                         **{"Content-Disposition": header("Content-Disposition")},
                     )

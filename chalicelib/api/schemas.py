@@ -10,21 +10,30 @@ values through :mod:`chalicelib.api.parameters`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from chalicelib.api.fields import BirthDate, CleanString, EmailAddress, Money, QueryInteger, UtcDateTime
+from chalicelib.api.fields import (
+    BirthDate,
+    CleanString,
+    EmailAddress,
+    Money,
+    PhoneNumber,
+    QueryInteger,
+    QueryMoney,
+    SearchText,
+    UtcDateTime,
+)
+from chalicelib.customers.criteria import SORTS, Criteria
 from chalicelib.customers.errors import ValidationFailed
 from chalicelib.customers.model import (
     CHANGE_KINDS,
-    FILTERABLE_FIELDS,
     SERVER_FIELDS,
     CustomerChanges,
-    Filter,
     NewCustomer,
 )
 
@@ -34,10 +43,26 @@ STATUSES = ("active", "inactive", "canceled")
 MAX_LIFETIME_VALUE = Decimal("999999999999.99")
 READ_ONLY_FIELDS = frozenset(SERVER_FIELDS)
 
-# Anchored at both ends (marshmallow's Regexp validator only matches a prefix), and written
-# without flags or Python-only escapes so the OpenAPI document can publish it as is.
-# "$" cannot match before a trailing newline here: CleanString refuses control characters first.
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]*( *([xX]|[eE][xX][tT]\.?) *[0-9]{1,6})?$")
+# The rules of a request, published as descriptions rather than as `format`/`pattern`: the same
+# schema documents responses, and customers stored under older rules must still conform to it.
+_EMAIL_RULES = (
+    "Kept as typed; unique, and filtered, in one canonical form (NFC, local part case-folded, domain "
+    "IDNA-encoded and lower-cased), so idn@münchen.de and IDN@xn--mnchen-3ya.de are the same address. "
+    "On writes: at most 64 characters before the @ and 254 in all; the domain needs a dot and cannot be an "
+    "IP address; compatibility characters (full-width letters, the Kelvin sign) are refused: type the plain "
+    "character."
+)
+_PHONE_RULES = (
+    "Kept as typed. On writes: digits, spaces and ( ) . - /, an optional leading +, an optional extension "
+    "(x89, ext. 89); it must be a possible number (the right number of digits), e.g. (555) 123-4567, "
+    "+44 20 7946 0958, 555-0123. Without a + it is read as a number of DEFAULT_PHONE_REGION (US)."
+)
+_E164_RULES = (
+    "phone_number in E.164 (+15551234567), derived on every write that sets it: null when it has no E.164 "
+    "form (a local number without an area code, such as 555-0123). Absent without a phone number."
+)
+ACQUIRED_NO_EARLIER = datetime(1900, 1, 1, tzinfo=UTC)
+ACQUIRED_CLOCK_SKEW = timedelta(minutes=1)
 
 
 def _unique_items(values: list[str]) -> None:
@@ -60,9 +85,14 @@ class CustomerSchema(Schema):
     city = CleanString(max_length=100)
     state = CleanString(max_length=100)
     postal_code = CleanString(max_length=20)
-    phone_number = CleanString(max_length=32, validate=[validate.Regexp(_PHONE_RE, error="Not a valid phone number.")])
-    email_address = EmailAddress(required=True)
-    customer_acquisition_date = UtcDateTime()
+    phone_number = PhoneNumber(metadata={"description": _PHONE_RULES})
+    phone_number_e164 = fields.String(dump_only=True, allow_none=True, metadata={"description": _E164_RULES})
+    email_address = EmailAddress(required=True, metadata={"description": _EMAIL_RULES})
+    customer_acquisition_date = UtcDateTime(
+        earliest=ACQUIRED_NO_EARLIER,
+        max_ahead=ACQUIRED_CLOCK_SKEW,
+        metadata={"description": "Not before 1900 nor in the future (a minute of clock skew allowed)."},
+    )
     preferred_communication_channels = fields.List(
         fields.String(validate=validate.OneOf(CHANNELS)),
         validate=_unique_items,
@@ -84,7 +114,7 @@ class CustomerSchema(Schema):
 
 
 class ListCustomersQuery(Schema):
-    """A page of all customers, or of those matching one filter (each is served by an index)."""
+    """A page of customers: any filters, a prefix search, ranges, and an order, in any combination."""
 
     class Meta:
         unknown = RAISE
@@ -93,16 +123,35 @@ class ListCustomersQuery(Schema):
     next_token = fields.String(validate=validate.Length(min=1, max=2048))
     customer_status = fields.String(validate=validate.OneOf(STATUSES))
     is_loyalty_member = fields.String(validate=validate.OneOf(LOYALTY_FLAGS))
-    state = CleanString(max_length=100)
-    email_address = EmailAddress(metadata={"description": "Exact match, ignoring case."})
+    state = CleanString(max_length=100, metadata={"description": "Exact match, ignoring case and accents."})
+    email_address = EmailAddress(metadata={"description": "Exact match of the canonical address (ignoring case)."})
+    q = SearchText(
+        metadata={
+            "description": "Prefix search: customers whose first, last or full name, email address or phone number "
+            "(digits, or E.164) starts with this text, ignoring case, accents and repeated spaces. Ordered by "
+            "last name, first name, then id unless `sort` says otherwise."
+        }
+    )
+    sort = fields.String(
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "The order; `-` for descending. Default `-created_at` (newest first)."},
+    )
+    created_after = UtcDateTime(metadata={"description": "Created at or after this time (ISO 8601)."})
+    created_before = UtcDateTime(metadata={"description": "Created before this time (ISO 8601)."})
+    min_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At least this much."})
+    max_lifetime_value = QueryMoney(maximum=MAX_LIFETIME_VALUE, metadata={"description": "At most this much."})
 
-    @validates_schema
-    def _one_filter(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        given = [name for name in FILTERABLE_FIELDS if name in data]
-        if len(given) > 1:
-            raise ValidationError(
-                {name: [f"Combine with no other filter (given: {', '.join(given)})."] for name in given}
-            )
+    @validates_schema(skip_on_field_errors=False)  # a bad sort must not hide an empty range
+    def _ranges_in_order(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        after, before = data.get("created_after"), data.get("created_before")
+        if after is not None and before is not None and after >= before:
+            errors["created_before"] = ["Must be later than created_after."]
+        low, high = data.get("min_lifetime_value"), data.get("max_lifetime_value")
+        if low is not None and high is not None and low > high:
+            errors["max_lifetime_value"] = ["Must not be less than min_lifetime_value."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class HistoryQuery(Schema):
@@ -188,6 +237,6 @@ def _load_query(schema: Schema, params: Mapping[str, list[str]]) -> dict[str, An
     return result
 
 
-def list_filter(query: Mapping[str, Any]) -> Filter | None:
-    """The one filter a loaded list query names, if any."""
-    return next((Filter(name, query[name]) for name in FILTERABLE_FIELDS if name in query), None)
+def list_criteria(query: Mapping[str, Any]) -> Criteria:
+    """The criteria a loaded list query names (every parameter but the page's own)."""
+    return Criteria(**{name: value for name, value in query.items() if name not in ("limit", "next_token")})

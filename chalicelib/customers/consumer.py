@@ -5,7 +5,8 @@ under the poller that plays Lambda's part), one batch of one shard at a time.
 Records are handled in order and the batch stops at the first failure: Lambda
 retries from the failed record, so a customer's entries are always written in
 version order. Each entry is written conditionally (a redelivery writes nothing)
-and its event published once, then marked; a record that keeps failing is parked
+and its event published once, then marked; the search index follows every
+change (its writes are idempotent too); a record that keeps failing is parked
 whole after ``max_attempts`` so it holds its shard up only that long.
 """
 
@@ -16,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.customers.changes import describe_change
-from chalicelib.customers.model import format_utc_precise
-from chalicelib.customers.ports import EventPublisher, HistoryRepository, ParkingLot, StreamChange
+from chalicelib.customers.model import format_utc
+from chalicelib.customers.ports import EventPublisher, HistoryRepository, ParkingLot, SearchIndex, StreamChange
 from chalicelib.observability import logger
 
 StreamRecord = Mapping[str, Any]
@@ -38,8 +39,10 @@ class ChangeConsumer:
         max_attempts: int,
         clock: Callable[[], datetime],
         count: Callable[[str], None],
+        search: SearchIndex | None = None,
     ) -> None:
         self._history = history
+        self._search = search
         self._decode = decode
         self._publisher = publisher
         self._parking = parking
@@ -58,10 +61,14 @@ class ChangeConsumer:
         return []
 
     def _handle(self, record: StreamRecord) -> None:
-        entry = describe_change(self._decode(record))
+        change = self._decode(record)
+        if self._search is not None:
+            # Every change, even one that made no version (a backfill of search terms).
+            self._search.follow(change.old, change.new)
+        entry = describe_change(change)
         if entry is None:
             return
-        unpublished = self._history.record(entry, recorded_at=format_utc_precise(self._clock()))
+        unpublished = self._history.record(entry, recorded_at=format_utc(self._clock()))
         if entry.change == "erased":
             # Entries the consumer wrote after the erasure's own redaction ran are redacted too.
             self._history.redact(entry.customer_id, entry.version - 1)

@@ -60,10 +60,19 @@ class CustomerNotDeleted(DomainError):
 
 
 class EmailAlreadyInUse(DomainError):
+    """The address's claim is another customer's: ``holder`` names it, when the store could tell.
+
+    A client whose create timed out but was stored finds its own record this way on the retry.
+    """
+
     message = "Another customer already uses this email address."
 
-    def __init__(self) -> None:
-        super().__init__(details={"email_address": ["Already used by another customer."]})
+    def __init__(self, holder: str | None = None) -> None:
+        details: dict[str, Any] = {"email_address": ["Already used by another customer."]}
+        if holder is not None:
+            details["customer_id"] = holder
+        super().__init__(details=details)
+        self.holder = holder
 
 
 class WriteConflict(DomainError):

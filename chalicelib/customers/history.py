@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from chalicelib.customers.errors import CustomerNotFound, ValidationFailed
-from chalicelib.customers.model import EventPage, HistoryPage, format_utc_precise
+from chalicelib.customers.model import EventPage, HistoryPage, format_utc
 from chalicelib.customers.ports import CustomerRepository, HistoryRepository, Position
 from chalicelib.customers.tokens import decode_token, encode_token
 
@@ -67,7 +67,7 @@ class HistoryService:
         """Change events oldest first, from ``after`` (a cursor this listing issued) or from the start."""
         scope = f"events:{self._history.name}:{customer_id or '*'}:{','.join(sorted(kinds or ()))}"
         position = self._position(after, "after", scope, customer_id)
-        horizon = format_utc_precise(self._clock() - self._settle)
+        horizon = format_utc(self._clock() - self._settle)
         size = limit or DEFAULT_PAGE_SIZE
         if customer_id is None:
             page = self._history.feed(size, position, horizon=horizon, kinds=kinds)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict
+
+from chalicelib.customers import canonical
 
 
 class CustomerChanges(TypedDict, total=False):
@@ -54,7 +56,21 @@ class NewCustomer(TypedDict):
     phone_number: NotRequired[str]
 
 
-class Customer(NewCustomer):
+class DerivedFields(TypedDict, total=False):
+    """What the server derives from the fields a write sets, on every write that sets them.
+
+    ``phone_number_e164``: the phone number in E.164 (None: it has none); absent when the
+    customer has no phone, and on customers stored before it was derived.
+    """
+
+    phone_number_e164: str | None
+
+
+class StoredChanges(CustomerChanges, DerivedFields, total=False):
+    """An update as stored: the client's changes plus what the server derives from them."""
+
+
+class Customer(NewCustomer, DerivedFields):
     """A stored customer: its fields plus what the server owns."""
 
     customer_id: str
@@ -67,9 +83,23 @@ class Customer(NewCustomer):
 
 
 WRITABLE_FIELDS = tuple(CustomerChanges.__annotations__)
-SERVER_FIELDS = ("customer_id", "created_at", "created_by", "updated_at", "updated_by", "version")
+# Each derived field and the writable one it comes from: shown right after it, read-only, erased with it.
+DERIVED_FIELDS = {"phone_number_e164": "phone_number"}
+if set(DERIVED_FIELDS) != set(DerivedFields.__annotations__):
+    raise RuntimeError("every derived field needs its source in DERIVED_FIELDS")
+# What the server keeps about every customer besides its fields, in the order it is shown.
+_STAMPS = ("created_at", "created_by", "updated_at", "updated_by", "version")
+SERVER_FIELDS = ("customer_id", *DERIVED_FIELDS, *_STAMPS)
+
+
+def _shown(names: Iterable[str]) -> Iterator[str]:
+    for name in names:
+        yield name
+        yield from (derived for derived, source in DERIVED_FIELDS.items() if source == name)
+
+
 # Every key a customer may have, in the order the API answers with them.
-RESPONSE_FIELDS = ("customer_id", *WRITABLE_FIELDS, "created_at", "created_by", "updated_at", "updated_by", "version")
+RESPONSE_FIELDS = ("customer_id", *_shown(WRITABLE_FIELDS), *_STAMPS)
 
 
 @dataclass(frozen=True)
@@ -128,6 +158,7 @@ class StoredCustomer:
     purge_at: int | None = None  # epoch seconds at which the restore window ends
     erased_at: str | None = None
     idempotency_key: str | None = None  # the key of the create that made it, so erasure can empty its record
+    search_terms: tuple[str, ...] = ()  # what a prefix search finds it by (customers/search.py); none once erased
 
     @property
     def is_live(self) -> bool:
@@ -185,12 +216,6 @@ class HistoryEntry:
 
 # The fields a list can be filtered by, exactly (each is served by an index in storage).
 FILTERABLE_FIELDS = ("customer_status", "is_loyalty_member", "state", "email_address")
-
-
-@dataclass(frozen=True)
-class Filter:
-    field: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -253,19 +278,18 @@ def is_customer_id(value: object) -> bool:
 
 
 def email_key(email_address: str) -> str:
-    """Email addresses are unique regardless of case: this is the form they are compared in."""
-    return email_address.lower()
+    """The form addresses are unique and filtered in (:func:`chalicelib.customers.canonical.email_key`)."""
+    return canonical.email_key(email_address)
 
 
 def format_utc(moment: datetime) -> str:
-    """The one timestamp format the API stores and returns: UTC with ``Z``."""
+    """The one timestamp format the API stores and returns: UTC, always six fractional digits, ``Z``.
+
+    Fixed width, so that the strings sort in time order (the events feed and sorted
+    lists compare them as strings): ``2024-05-01T12:30:00.000000Z``, never ``...:00Z``.
+    """
     # isoformat, not strftime: glibc's %Y does not zero-pad years before 1000.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def format_utc_precise(moment: datetime) -> str:
-    """Always six fractional digits: strings of this form sort in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def format_epoch(seconds: int) -> str:

@@ -13,10 +13,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.model import (
     Customer,
     CustomerChanges,
-    Filter,
     HistoryEntry,
     Stamp,
     StoredCustomer,
@@ -122,11 +122,14 @@ class CustomerRepository(ABC):
         """
 
     @abstractmethod
-    def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
-        """Up to ``limit`` live customers (matching ``where``) from ``position``, at a cost bounded by ``limit``."""
+    def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
+        """Up to ``limit`` live customers meeting ``where``, in its order, from ``position``.
+
+        The cost is bounded by ``limit``; a page may hold fewer (even none) and still have a next position.
+        """
 
     @abstractmethod
-    def is_position(self, position: Position, where: Filter | None = None) -> bool:
+    def is_position(self, position: Position, where: Criteria = EVERYONE) -> bool:
         """Whether ``position`` is one this repository issues for this listing."""
 
 
@@ -192,6 +195,14 @@ class EventPublisher(ABC):
     @abstractmethod
     def publish(self, entry: HistoryEntry) -> None:
         """Send the entry's change event; raises on failure (the stream then redelivers it)."""
+
+
+class SearchIndex(ABC):
+    """The prefix-search index, kept in step with the customers by the change stream's consumer."""
+
+    @abstractmethod
+    def follow(self, old: StoredCustomer | None, new: StoredCustomer | None) -> None:
+        """Make the index find ``new`` (if live) and no longer find ``old``; repeating it changes nothing."""
 
 
 class ParkingLot(ABC):

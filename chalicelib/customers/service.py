@@ -15,7 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import cast
 
+from chalicelib.customers.canonical import phone_e164
 from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerErased,
@@ -38,16 +40,17 @@ from chalicelib.customers.model import (
     CustomerChanges,
     CustomerPage,
     CustomerRead,
-    Filter,
+    DerivedFields,
     NewCustomer,
     Origin,
     SeedReport,
     Stamp,
-    email_key,
+    StoredChanges,
     format_utc,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Position
 from chalicelib.customers.retry import retry_on_conflict
+from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.customers.tokens import decode_token, encode_token
 
@@ -87,8 +90,10 @@ class CustomerService:
         restore_window_days: int = 30,
         clock: Callable[[], datetime] = utc_now,
         count: Callable[[str], None] = _no_metrics,
+        phone_region: str = "US",
     ) -> None:
         self._repository = repository
+        self._phone_region = phone_region  # where a phone number without a country code is
         self._token_secret = token_secret
         self._seed_enabled = seed_enabled
         self._restore_window_seconds = restore_window_days * 24 * 60 * 60
@@ -157,10 +162,17 @@ class CustomerService:
         self._lifecycle.live(original.customer_id)
         return CreateResult(original.customer, replayed=True)
 
+    def _derived(self, phone_number: str | None) -> DerivedFields:
+        """What a write that sets these fields also stores (recomputed on every such write, never sent)."""
+        if phone_number is None:
+            return {}
+        return {"phone_number_e164": phone_e164(phone_number, self._phone_region)}
+
     def _new(self, fields: NewCustomer, customer_id: str, stamp: Stamp) -> Customer:
         return {
             "customer_acquisition_date": stamp.at,
             **fields,
+            **self._derived(fields.get("phone_number")),
             "customer_id": customer_id,
             "created_at": stamp.at,
             "created_by": stamp.by,
@@ -187,12 +199,15 @@ class CustomerService:
     ) -> Customer:
         """Apply a partial update; a changed email moves its uniqueness claim atomically.
 
+        A changed phone number gets its E.164 form recomputed in the same write.
+
         Preconditions are enforced by the write's own condition on the version: a read
         only tells which version to make the write conditional on, and a write whose
         condition failed is re-read to tell 404, 410, 412 and "changed meanwhile" apart.
         """
+        stored: StoredChanges = {**changes, **self._derived(changes.get("phone_number"))}
         try:
-            updated = self._update(customer_id, changes, preconditions, origin)
+            updated = self._update(customer_id, stored, preconditions, origin)
         except CustomerNotFound:
             self._lifecycle.live(customer_id)  # the precise reason: deleted (restorable), erased or never there
             raise
@@ -200,14 +215,16 @@ class CustomerService:
         return updated
 
     def _update(
-        self, customer_id: str, changes: CustomerChanges, preconditions: Preconditions, origin: Origin
+        self, customer_id: str, changes: StoredChanges, preconditions: Preconditions, origin: Origin
     ) -> Customer:
-        keeps_email = "email_address" not in changes
-        if keeps_email and preconditions.any_existing_version:
+        # A change of a searched field (an email moving its claim, a name its search terms) needs
+        # the customer as it is; any other is one conditional write.
+        plain_change = SEARCHED_FIELDS.isdisjoint(changes)
+        if plain_change and preconditions.any_existing_version:
             # No read needed: one UpdateItem that requires the customer to exist.
             return self._repository.update(customer_id, changes, self._stamp(origin))
         expected = preconditions.single_version
-        if keeps_email and expected is not None:
+        if plain_change and expected is not None:
             try:
                 return self._repository.update(customer_id, changes, self._stamp(origin), expected_version=expected)
             except WriteConflict:
@@ -256,16 +273,13 @@ class CustomerService:
         return current
 
     def list_customers(
-        self, limit: int | None = None, next_token: str | None = None, where: Filter | None = None
+        self, limit: int | None = None, next_token: str | None = None, where: Criteria = EVERYONE
     ) -> CustomerPage:
-        """A page of live customers, all of them or one filter's, at a cost bounded by the page.
+        """A page of live customers meeting ``where``, in its order, at a cost bounded by the page.
 
-        Tokens are signed for one listing: a token from another filter (or none) is refused.
+        Tokens are signed for one listing: a token from other criteria (or none) is refused.
         """
-        scope = self._list_scope
-        if where is not None:
-            value = email_key(where.value) if where.field == "email_address" else where.value
-            scope += f":{where.field}={value}"
+        scope = f"{self._list_scope}:{where.scope()}"
         position: Position | None = None
         if next_token is not None:
             position = decode_token(next_token, secret=self._token_secret, scope=scope)

@@ -36,7 +36,10 @@ def _signature(secret: bytes, scope: str, payload: bytes) -> bytes:
 
 
 def encode_token(position: dict[str, Any], *, secret: bytes, scope: str) -> str:
-    payload = json.dumps({"v": _VERSION, "k": position}, separators=(",", ":"), sort_keys=True).encode()
+    # Unescaped UTF-8: a position holding folded names stays a third of its \u-escaped size.
+    payload = json.dumps(
+        {"v": _VERSION, "k": position}, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    ).encode()
     return f"{_b64encode(payload)}.{_b64encode(_signature(secret, scope, payload))}"
 
 

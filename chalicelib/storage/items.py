@@ -12,8 +12,20 @@ from collections.abc import Mapping, Set
 from decimal import Decimal
 from typing import Any, cast
 
+from chalicelib.customers.criteria import order_key, value_text
 from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, Stamp, StoredCustomer, email_key
-from chalicelib.storage.tables import CUSTOMERS, FILTER_SHARDS, PURGE_AT_ATTRIBUTE, IndexSpec
+from chalicelib.customers.search import customer_terms, fold_key
+from chalicelib.storage.tables import (
+    CREATED_ORDER,
+    CUSTOMERS,
+    LIST_SHARD,
+    NAME_ORDER,
+    PURGE_AT_ATTRIBUTE,
+    SHARDS,
+    UPDATED_ORDER,
+    VALUE_ORDER,
+    IndexSpec,
+)
 
 # Each UpdateItem stamps the customer with a fresh id and refuses to apply over its own
 # stamp. UpdateItem has no idempotency token (transactions do), so without it a write
@@ -37,8 +49,17 @@ if set(INDEX_FOR_FIELD) != set(FILTERABLE_FIELDS):
 # What a live customer's item lacks; the condition of every write that requires one, and the list's filter.
 LIVE_ONLY = f"attribute_not_exists({DELETED_AT}) AND attribute_not_exists({ERASED_AT})"
 
-INDEX_KEYS = tuple(index.hash_key for index in CUSTOMERS.indexes)
-_STORAGE_ONLY = frozenset({WRITE_ID, REQUEST_ID, DELETED_AT, PURGE_AT, ERASED_AT, IDEMPOTENCY_KEY, *INDEX_KEYS})
+# The hash keys of the indexes: without them a customer is in none (a soft delete removes them).
+INDEX_KEYS = tuple(dict.fromkeys(index.hash_key for index in CUSTOMERS.indexes))
+ORDER_KEYS = (CREATED_ORDER, UPDATED_ORDER, NAME_ORDER, VALUE_ORDER)
+# The folded texts a prefix search finds the customer by (customers/search.py), worked out when
+# it is written: the search index is made of them, and a result is checked against them.
+SEARCH_TERMS = "search_terms"
+# Everything derived from the customer's fields for its indexes; personal data among it (names,
+# terms) goes with the customer's fields when it is erased.
+DERIVED_KEYS = (*INDEX_KEYS, *ORDER_KEYS, SEARCH_TERMS)
+_STORAGE_ONLY = frozenset({WRITE_ID, REQUEST_ID, DELETED_AT, PURGE_AT, ERASED_AT, IDEMPOTENCY_KEY, *DERIVED_KEYS})
+
 # DynamoDB keeps 38 significant digits; a number with more would be rounded, so it is refused.
 _MAX_DIGITS = 38
 
@@ -104,34 +125,72 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def shard_of(customer_id: str) -> int:
-    return int(customer_id[:8], 16) % FILTER_SHARDS
+    return int(customer_id[:8], 16) % SHARDS
+
+
+def sharded(value: str, shard: int) -> str:
+    """The hash key of a value in one shard: one spelling for every sharded index and the search table."""
+    return f"{value}#{shard}"
 
 
 def index_value(index: IndexSpec, value: str, shard: int | None = None) -> str:
     """The hash key ``index`` stores for a field value (and, when sharded, a shard)."""
     if index.field == "email_address":
         return email_key(value)
-    return f"{value}#{shard}" if index.sharded else value
+    if index.field == "state":
+        value = fold_key(value)  # compared ignoring case (and accents)
+    return sharded(value, shard or 0) if index.sharded else value
 
 
-def index_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:
-    """The index attributes that ``values`` (a whole customer or some changes) determine."""
+def order_bound(value: Decimal) -> str:
+    """A lifetime value as the start of its ``value_order`` keys (for a range's key condition)."""
+    return value_text(value)
+
+
+def changed_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """The derived keys that ``values`` (some changes, or a whole customer) determine on their own."""
     shard = shard_of(customer_id)
-    return {
+    keys: dict[str, Any] = {
         index.hash_key: index_value(index, values[field], shard)
         for field, index in INDEX_FOR_FIELD.items()
         if field in values
+    }
+    for name, order_field in ((VALUE_ORDER, "lifetime_value"), (UPDATED_ORDER, "updated_at")):
+        if order_field in values:
+            keys[name] = order_key({**values, "customer_id": customer_id}, order_field)
+    return keys
+
+
+def derived_keys(customer: Mapping[str, Any]) -> dict[str, Any]:
+    """Every index key and search term of a whole customer (a write path: phone terms import phonenumbers)."""
+    customer_id = str(customer["customer_id"])
+    return {
+        **changed_keys(customer_id, customer),
+        LIST_SHARD: str(shard_of(customer_id)),
+        CREATED_ORDER: order_key(customer, "created_at"),
+        NAME_ORDER: order_key(customer, "last_name"),
+        SEARCH_TERMS: list(customer_terms(customer)),
     }
 
 
 def customer_item(customer: Customer, stamp: Stamp | None = None, idempotency_key: str | None = None) -> Item:
     """The item of a whole customer, index keys (and the write's provenance) included."""
-    values: dict[str, Any] = {**customer, **index_keys(customer["customer_id"], customer)}
+    values: dict[str, Any] = {**customer, **derived_keys(customer)}
     if stamp is not None and stamp.request_id is not None:
         values[REQUEST_ID] = stamp.request_id
     if idempotency_key is not None:
         values[IDEMPOTENCY_KEY] = idempotency_key
     return to_item(values)
+
+
+def search_terms_of(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The stored search terms; a customer written before they existed is found by its names and email."""
+    stored = item.get(SEARCH_TERMS)
+    if stored is None:
+        return customer_terms(
+            {name: value_of(item[name]) for name in ("first_name", "last_name", "email_address") if name in item}
+        )
+    return tuple(str(term["S"]) for term in stored["L"])
 
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:
@@ -154,6 +213,7 @@ def stored_from_item(item: Mapping[str, Any]) -> StoredCustomer:
         purge_at=None if purge_at is None else int(Decimal(purge_at["N"])),
         erased_at=erased_at,
         idempotency_key=_text(item, IDEMPOTENCY_KEY),
+        search_terms=() if erased_at is not None else search_terms_of(item),
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
@@ -25,19 +26,21 @@ from chalicelib.customers.errors import (
     WriteConflict,
 )
 from chalicelib.customers.model import (
+    DERIVED_FIELDS,
     WRITABLE_FIELDS,
     Customer,
     CustomerChanges,
-    Filter,
     Stamp,
     StoredCustomer,
     after_write,
     email_key,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
-from chalicelib.storage import paging
+from chalicelib.customers.search import SEARCHED_FIELDS
+from chalicelib.storage import listing
 from chalicelib.storage.items import (
     DELETED_AT,
+    DERIVED_KEYS,
     ERASED_AT,
     IDEMPOTENCY_KEY,
     INDEX_KEYS,
@@ -45,21 +48,40 @@ from chalicelib.storage.items import (
     PURGE_AT,
     REQUEST_ID,
     WRITE_ID,
+    changed_keys,
     customer_from_item,
     customer_item,
-    index_keys,
+    derived_keys,
     stored_from_item,
     to_item,
 )
+from chalicelib.storage.listing import Lister
 from chalicelib.storage.store_errors import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
     cancellation_codes,
+    cancelled_string,
     error_code,
     store_errors,
 )
-from chalicelib.storage.tables import CUSTOMER_EMAILS, CUSTOMERS, IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_RECORDS
+from chalicelib.storage.tables import (
+    BY_EMAIL,
+    CUSTOMER_EMAILS,
+    CUSTOMER_SEARCH,
+    CUSTOMERS,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_RECORDS,
+)
 from chalicelib.storage.updates import Expression
+from chalicelib.storage.writes import (
+    LIVE,
+    NOT_ERASED,
+    RESTORABLE,
+    Cancelled,
+    empty_idempotency_record,
+    idempotency_put,
+    stamp_expression,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,16 +89,23 @@ if TYPE_CHECKING:
 
 
 class DynamoDBCustomerRepository(CustomerRepository):
-    def __init__(self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, customers_table: str, emails_table: str, idempotency_table: str, search_table: str
+    ) -> None:
         self._client = client
         self._customers = customers_table
         self._emails = emails_table
         self._idempotency = idempotency_table
+        self._lister = Lister(client, customers_table, search_table)
 
     @classmethod
     def from_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBCustomerRepository:
         return cls(
-            client, settings.table(CUSTOMERS), settings.table(CUSTOMER_EMAILS), settings.table(IDEMPOTENCY_RECORDS)
+            client,
+            settings.table(CUSTOMERS),
+            settings.table(CUSTOMER_EMAILS),
+            settings.table(IDEMPOTENCY_RECORDS),
+            settings.table(CUSTOMER_SEARCH),
         )
 
     @property
@@ -101,7 +130,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
             {"Put": self._claim_email(customer["email_address"], customer["customer_id"])},
         ]
         if idempotency is not None:
-            items.append({"Put": self._idempotency_put(idempotency)})
+            items.append({"Put": idempotency_put(self._idempotency, idempotency)})
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -114,7 +143,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if customer_taken == CONDITION_FAILED:
                     raise CustomerAlreadyExists() from error
                 if email_taken == CONDITION_FAILED:
-                    raise EmailAlreadyInUse() from error
+                    raise EmailAlreadyInUse(cancelled_string(error, 1, "customer_id")) from error
                 raise
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
@@ -135,29 +164,45 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def update(
         self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
     ) -> Customer:
-        """One conditional UpdateItem: no read first, and the new customer comes back with the write."""
+        """One conditional UpdateItem: no read first, and the new customer comes back with the write.
+
+        Changes of a searched field need the whole customer (its search terms and name order
+        are made of several fields): those go through :meth:`apply_changes`.
+        """
+        if not SEARCHED_FIELDS.isdisjoint(changes):
+            raise ValueError(f"an update of {sorted(SEARCHED_FIELDS & set(changes))} needs the current customer")
+        return self._update(customer_id, changes, stamp, expected_version)
+
+    def _update(
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        expected_version: int | None,
+        current: Customer | None = None,
+    ) -> Customer:
         write_id = uuid.uuid4().hex
-        request = self._update_request(customer_id, changes, stamp, expected_version, write_id)
+        request = self._update_request(customer_id, changes, stamp, expected_version, write_id, current)
         with store_errors():
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
-                current = self._read(customer_id)
-                if current is None or not stored_from_item(current).is_live:
+                item = self._read(customer_id)
+                if item is None or not stored_from_item(item).is_live:
                     raise CustomerNotFound() from error
-                if current.get(WRITE_ID) == {"S": write_id}:
+                if item.get(WRITE_ID) == {"S": write_id}:
                     # botocore retried after our first attempt was applied but its answer was
                     # lost; the condition refused the second application. The write is ours.
-                    return customer_from_item(current)
+                    return customer_from_item(item)
                 raise WriteConflict() from error
         return customer_from_item(response["Attributes"])
 
     def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self.update(current["customer_id"], changes, stamp, expected_version=current["version"])
+            return self._update(current["customer_id"], changes, stamp, current["version"], current)
         return self._move_email(current, changes, new_email, stamp)
 
     def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp) -> Customer:
@@ -166,7 +211,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         items: list[TransactWriteItemTypeDef] = [
             {"Put": self._claim_email(new_email, customer_id)},
             {"Delete": self._release_email(current)},
-            {"Update": self._update_request(customer_id, changes, stamp, current["version"])},
+            {"Update": self._update_request(customer_id, changes, stamp, current["version"], current=current)},
         ]
         with store_errors():
             try:
@@ -178,45 +223,50 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if CONDITION_FAILED in (release, version):
                     raise WriteConflict() from error
                 if claim == CONDITION_FAILED:
-                    raise EmailAlreadyInUse() from error
+                    raise EmailAlreadyInUse(cancelled_string(error, 0, "customer_id")) from error
                 raise
         return after_write(current, changes, stamp)
 
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
-        expression = _stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
-        update = self._lifecycle_update(current["customer_id"], expression, current["version"], _LIVE)
+        expression = stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
+        update = self._lifecycle_update(current["customer_id"], expression, current["version"], LIVE)
         self._transact([{"Update": update}, {"Delete": self._release_email(current)}], conflict_on=(0, 1))
 
     def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
         assert stored.customer is not None, "an erased customer is never restored"
         customer = stored.customer
-        expression = _stamp_expression(stamp).set_all(index_keys(stored.customer_id, customer), prefix="k")
+        keys = derived_keys({**customer, "updated_at": stamp.at})
+        expression = stamp_expression(stamp).set_all(keys, prefix="k")
         expression.remove(DELETED_AT, PURGE_AT)
-        update = self._lifecycle_update(stored.customer_id, expression, stored.version, _RESTORABLE)
+        update = self._lifecycle_update(stored.customer_id, expression, stored.version, RESTORABLE)
         claim = self._claim_email(customer["email_address"], stored.customer_id)
         try:
             self._transact([{"Put": claim}, {"Update": update}], conflict_on=(1,))
-        except _Cancelled as cancelled:
+        except Cancelled as cancelled:
             if cancelled.codes[0] == CONDITION_FAILED:
-                raise EmailAlreadyInUse() from cancelled.error
+                raise EmailAlreadyInUse(cancelled_string(cancelled.error, 0, "customer_id")) from cancelled.error
             raise cancelled.error from None
         return after_write(customer, {}, stamp)
 
     def erase(self, stored: StoredCustomer, stamp: Stamp) -> None:
         """One transaction: the tombstone, the email claim (if still its own), the create's idempotency record."""
-        expression = _stamp_expression(stamp).set(ERASED_AT, stamp.at)
-        expression.remove(*WRITABLE_FIELDS, "created_by", *INDEX_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY)
+        expression = stamp_expression(stamp).set(ERASED_AT, stamp.at)
+        expression.remove(
+            *WRITABLE_FIELDS, *DERIVED_FIELDS, "created_by", *DERIVED_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY
+        )
         items: list[TransactWriteItemTypeDef] = [
-            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, _NOT_ERASED)}
+            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, NOT_ERASED)}
         ]
         if stored.is_live and stored.customer is not None:
             items.append({"Delete": self._release_email(stored.customer)})
         if stored.idempotency_key is not None:
-            items.append({"Update": self._empty_idempotency_record(stored.idempotency_key, stored.customer_id)})
+            items.append(
+                {"Update": empty_idempotency_record(self._idempotency, stored.idempotency_key, stored.customer_id)}
+            )
         try:
             self._transact(items, conflict_on=tuple(range(len(items) - (stored.idempotency_key is not None))))
-        except _Cancelled as cancelled:
+        except Cancelled as cancelled:
             if stored.idempotency_key is None or cancelled.codes[-1] != CONDITION_FAILED:
                 raise cancelled.error from None
             # Its record has expired and gone: nothing to empty there.
@@ -247,7 +297,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def _lifecycle_update(self, customer_id: str, expression: Expression, version: int, state: str) -> UpdateTypeDef:
         """An update of the customer's state, conditional on the version read and the state it must be in."""
         expression.values[":expected"] = {"N": str(version)}
-        if state == _RESTORABLE:
+        if state == RESTORABLE:
             expression.values[":now"] = {"N": str(int(time.time()))}
         return self._versioned_update(customer_id, expression, f"#version = :expected AND {state}")
 
@@ -264,20 +314,6 @@ class DynamoDBCustomerRepository(CustomerRepository):
             "ExpressionAttributeValues": expression.values,
         }
 
-    def _empty_idempotency_record(self, key: str, customer_id: str) -> UpdateTypeDef:
-        """Keep the record (a replay must answer "erased", not create the customer again) without its data.
-
-        Only while it is still this customer's: an expired key may have made another customer since.
-        """
-        return {
-            "TableName": self._idempotency,
-            "Key": {IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
-            "UpdateExpression": "REMOVE #customer, fingerprint",
-            "ConditionExpression": "customer_id = :id",
-            "ExpressionAttributeNames": {"#customer": "customer"},
-            "ExpressionAttributeValues": {":id": {"S": customer_id}},
-        }
-
     def _transact(self, items: list[TransactWriteItemTypeDef], *, conflict_on: tuple[int, ...]) -> None:
         """One transaction; a failed condition on an item of ``conflict_on`` means "changed since read"."""
         with store_errors():
@@ -288,16 +324,14 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if any(codes[index] == CONDITION_FAILED for index in conflict_on):
                     raise WriteConflict() from error
                 if CONDITION_FAILED in codes:
-                    raise _Cancelled(error, codes) from error
+                    raise Cancelled(error, codes) from error
                 raise
 
-    def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
-        if where is None:
-            return paging.scan_page(self._client, self._customers, limit, position)
-        return paging.index_page(self._client, self._customers, limit, position, where)
+    def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
+        return self._lister.page(where, limit, position)
 
-    def is_position(self, position: Position, where: Filter | None = None) -> bool:
-        return paging.is_position(position, where)
+    def is_position(self, position: Position, where: Criteria = EVERYONE) -> bool:
+        return listing.is_position(position, self._lister.source(where))
 
     def _read(self, customer_id: str) -> dict[str, Any] | None:
         with store_errors():
@@ -317,32 +351,29 @@ class DynamoDBCustomerRepository(CustomerRepository):
             "TableName": self._emails,
             "Item": {**self._email_key(address), "customer_id": {"S": customer_id}},
             "ConditionExpression": "attribute_not_exists(email_key)",
+            # A taken address's claim comes back with the cancellation: who holds it, without a read.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
     def _release_email(self, current: Customer) -> DeleteTypeDef:
         return {
             "TableName": self._emails,
-            "Key": self._email_key(current["email_address"]),
+            "Key": {CUSTOMER_EMAILS.hash_key: {"S": self._held_claim(current)}},
             "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
             "ExpressionAttributeValues": {":id": {"S": current["customer_id"]}},
         }
 
-    def _idempotency_put(self, record: IdempotencyRecord) -> PutTypeDef:
-        return {
-            "TableName": self._idempotency,
-            "Item": to_item(
-                {
-                    IDEMPOTENCY_RECORDS.hash_key: record.key,
-                    "fingerprint": record.fingerprint,
-                    "customer_id": record.customer_id,
-                    "customer": record.customer,
-                    IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
-                }
-            ),
-            # An expired record counts as absent even before DynamoDB gets round to deleting it.
-            "ConditionExpression": "attribute_not_exists(idempotency_key) OR expires_at < :now",
-            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
-        }
+    def _held_claim(self, current: Customer) -> str:
+        """The claim's key: the canonical address, or (a Unicode domain, an "ß") maybe the older rules' one.
+
+        The backfill moves such claims unless another customer holds the canonical key; the item says which.
+        """
+        canonical = email_key(current["email_address"])
+        legacy = current["email_address"].lower()
+        if legacy == canonical:
+            return canonical
+        item = self._read(current["customer_id"]) or {}
+        return str(item.get(BY_EMAIL.hash_key, {}).get("S") or legacy)
 
     def _update_request(
         self,
@@ -351,8 +382,14 @@ class DynamoDBCustomerRepository(CustomerRepository):
         stamp: Stamp,
         expected_version: int | None,
         write_id: str | None = None,
+        current: Customer | None = None,
     ) -> UpdateTypeDef:
-        expression = _stamp_expression(stamp, write_id).set_all({**changes, **index_keys(customer_id, changes)})
+        """The customer's UpdateItem, its index keys and search terms re-derived (from ``current`` when given)."""
+        if current is not None:
+            keys = derived_keys(after_write(current, changes, stamp))
+        else:
+            keys = changed_keys(customer_id, {**changes, "updated_at": stamp.at})
+        expression = stamp_expression(stamp, write_id).set_all({**changes, **keys})
         condition = (
             f"attribute_exists(customer_id) AND {LIVE_ONLY}"
             " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
@@ -361,28 +398,3 @@ class DynamoDBCustomerRepository(CustomerRepository):
             condition += " AND #version = :expected"
             expression.values[":expected"] = {"N": str(expected_version)}
         return self._versioned_update(customer_id, expression, condition)
-
-
-# The states a lifecycle write requires of the item, as conditions.
-_LIVE = LIVE_ONLY
-_RESTORABLE = f"attribute_exists({DELETED_AT}) AND {PURGE_AT} > :now AND attribute_not_exists({ERASED_AT})"
-_NOT_ERASED = f"attribute_not_exists({ERASED_AT})"
-
-
-class _Cancelled(Exception):
-    """A transaction cancelled by a condition the caller interprets itself."""
-
-    def __init__(self, error: ClientError, codes: list[str]) -> None:
-        super().__init__(codes)
-        self.error = error
-        self.codes = codes
-
-
-def _stamp_expression(stamp: Stamp, write_id: str | None = None) -> Expression:
-    """Every write says when, by whom and in which request, and carries a fresh write id (see items.WRITE_ID)."""
-    expression = Expression().set("updated_at", stamp.at).set("updated_by", stamp.by)
-    if stamp.request_id is not None:
-        expression.set(REQUEST_ID, stamp.request_id)
-    else:  # a write of the app's own: it must not pass for the previous request's
-        expression.remove(REQUEST_ID)
-    return expression.set(WRITE_ID, write_id or uuid.uuid4().hex)

@@ -10,6 +10,9 @@ malformed request) are bugs or misconfiguration and propagate as they are, so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
@@ -44,6 +47,18 @@ def cancellation_codes(error: ClientError, expected: int) -> list[str]:
     """One code per transaction item ("None" where that item was fine), padded to ``expected``."""
     codes = [str(reason.get("Code") or "None") for reason in error.response.get("CancellationReasons", [])]
     return codes + ["None"] * (expected - len(codes))
+
+
+def cancelled_string(error: ClientError, position: int, name: str) -> str | None:
+    """A string attribute of the item as it was when item ``position``'s condition failed.
+
+    Only an item written with ``ReturnValuesOnConditionCheckFailure: ALL_OLD`` comes back
+    (DynamoDB, DynamoDB Local and moto all return it in ``CancellationReasons``).
+    """
+    reasons = error.response.get("CancellationReasons", [])
+    item: Mapping[str, Any] = (reasons[position].get("Item") or {}) if position < len(reasons) else {}
+    value = item.get(name, {}).get("S")
+    return None if value is None else str(value)
 
 
 def _is_throttle(error: ClientError) -> bool:

@@ -33,12 +33,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def create_tables(environment: dict[str, str]) -> list[str]:
-    """Create the stage's missing tables from chalicelib/storage/tables.py with the given environment."""
+    """Create the stage's missing tables from chalicelib/storage/tables.py, and upgrade existing ones.
+
+    Returns what to tell the user: the tables created and, after an upgrade, the backfill's report.
+    """
     os.environ.update(environment)
     from chalicelib import wiring
+    from scripts.backfill import describe, would_refuse
 
     wiring.reset()
-    return wiring.create_missing_tables()
+    created, report = wiring.create_missing_tables(refused=would_refuse)
+    return [f"Created table {name}" for name in created] + ([describe(report)] if report is not None else [])
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -110,8 +115,8 @@ def run(host: str, port: int, dynamodb_port: int, data_dir: Path) -> int:
             **local_aws_environment(dynamodb.endpoint),
             "PARKED_RECORDS_DIR": str(data_dir.parent / "parked"),
         }
-        for name in create_tables(environment):
-            _say(f"Created table {name}")
+        for line in create_tables(environment):
+            _say(line)
         require_free(host, port, "API")  # again: table creation may take a while
         _say(f"API on http://{host}:{port} (Ctrl-C stops everything)")
         api = _chalice_local(host, port, environment)

@@ -6,6 +6,7 @@ condition expressions); every class here must pass on both.
 
 from __future__ import annotations
 
+from tests.unit import test_canonical_forms_api as canonical
 from tests.unit import test_conditional_requests as conditional
 from tests.unit import test_customers_api as unit
 from tests.unit import test_faults as faults
@@ -73,3 +74,7 @@ class TestFilteredListingOnDynamoDBLocal(filters.TestFilteredListing):
 
 class TestRepositoryContractOnDynamoDBLocal(contract.TestRepositoryContract):
     pass
+
+
+class TestCanonicalEmailsOnDynamoDBLocal(canonical.TestCanonicalEmails):
+    """The 409's holder comes from the cancellation's ALL_OLD item, which the emulator returns too."""

@@ -22,7 +22,9 @@ from scripts.deploy.package import package
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STAGES = ("dev", "prod")
-MAX_ZIP_BYTES = 2_000_000
+# About 3.0 MB since the email and phone rules (issue 11): phonenumberslite adds ~350 KB zipped,
+# email-validator's dependency dnspython ~320 KB (never imported: no DNS checks) and idna ~60 KB.
+MAX_ZIP_BYTES = 3_200_000
 
 
 def settings_of(variables: dict[str, str]) -> Settings:
@@ -101,7 +103,7 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
     names = {resources[spec.logical_id]["Properties"]["TableName"] for spec in ALL_TABLES}
     settings = settings_of(variables)
     assert names == {settings.table(spec) for spec in ALL_TABLES}
-    assert len(names) == len(ALL_TABLES) == 4
+    assert len(names) == len(ALL_TABLES) == 5
     if stage == "prod":
         assert all(resources[spec.logical_id]["DeletionPolicy"] == "Retain" for spec in ALL_TABLES)
 

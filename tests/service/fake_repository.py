@@ -20,9 +20,9 @@ promises, condition for condition and in the adapter's order of precedence:
   create's idempotency record (customer and fingerprint gone, customer_id kept);
 * every write bumps the version by one and records who, when and in which request;
 * idempotency records expire ``expires_at`` seconds after the epoch, by the clock it is given;
-* ``page`` walks the live customers in id order, at most ``limit`` a page, with positions of its
-  own shape (``{"after": id}``, plus ``"filter"`` for a filtered listing) that ``is_position``
-  recognises and nothing else does.
+* ``page`` walks the live customers that meet the criteria in their order (the same order keys
+  as the adapter's), at most ``limit`` a page and never short, with positions of its own shape
+  (``{"after": order key, "listing": scope}``) that ``is_position`` recognises and nothing else does.
 
 Every write that lands appends a record to ``stream`` (old and new item, as DynamoDB
 Streams would with NEW_AND_OLD_IMAGES); a refused write appends nothing. DynamoDB's
@@ -42,6 +42,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
 
+from chalicelib.customers.criteria import EVERYONE, Criteria, order_key
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
@@ -50,18 +51,16 @@ from chalicelib.customers.errors import (
     WriteConflict,
 )
 from chalicelib.customers.model import (
-    FILTERABLE_FIELDS,
     Customer,
     CustomerChanges,
-    Filter,
     Stamp,
     StoredCustomer,
     after_write,
     email_key,
     format_utc,
-    is_customer_id,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
+from chalicelib.customers.search import customer_terms
 from tests.service.fake_hooks import Hooks
 from tests.service.fake_stream import TTL_PRINCIPAL, StreamLog
 
@@ -149,7 +148,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         if old_owner not in (None, customer_id) or stored is None:
             raise WriteConflict()
         if new_key in self._email_claims:
-            raise EmailAlreadyInUse()
+            raise EmailAlreadyInUse(self._email_claims[new_key])
         self._email_claims.pop(old_key, None)
         self._email_claims[new_key] = customer_id
         return self._write_live(stored, changes, stamp)
@@ -183,7 +182,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         assert current is not None
         claim = email_key(stored.customer["email_address"])
         if claim in self._email_claims:
-            raise EmailAlreadyInUse()
+            raise EmailAlreadyInUse(self._email_claims[claim])
         self._email_claims[claim] = stored.customer_id
         restored = _stamped(stored.customer, {}, stamp)
         self._put(current, replace(self._stamp(current, stamp, customer=restored), deleted_at=None, purge_at=None))
@@ -231,31 +230,38 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         )
         self._put(None, tombstone)
 
-    def page(self, limit: int, position: Position | None, where: Filter | None = None) -> Page:
+    def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
         self._enter("page")
         if limit < 1:
             raise ValueError(f"page() takes a positive limit, not {limit}")
-        if where is not None and where.field not in FILTERABLE_FIELDS:
-            raise ValueError(f"{where.field} is not a filterable field")
         if position is not None and not self._is_position(position, where):
             raise AssertionError(f"page() was handed a position is_position() refuses: {position!r}")
-        after = position["after"] if position is not None else ""
-        live = [
-            stored.customer
-            for customer_id, stored in sorted(self._items.items())
-            if customer_id > after and stored.is_live and stored.customer is not None
-        ]
-        matching = [customer for customer in live if where is None or self._matches(customer, where)]
+        order = where.order_field
+        matching = sorted(
+            (
+                stored.customer
+                for stored in self._items.values()
+                if stored.is_live
+                and stored.customer is not None
+                and where.admits(stored.customer, customer_terms(stored.customer))
+            ),
+            key=lambda customer: order_key(customer, order),
+            reverse=where.descending,
+        )
+        if position is not None:
+            after = position["after"]
+            matching = [
+                c
+                for c in matching
+                if (order_key(c, order) < after if where.descending else order_key(c, order) > after)
+            ]
         # One more than the page tells whether a next page exists, so the last page has no position.
         customers = copy.deepcopy(matching[:limit])
         if len(matching) <= limit:
             return Page(customers, None)
-        next_position: Position = {"after": customers[-1]["customer_id"]}
-        if where is not None:
-            next_position["filter"] = self._filter_key(where)
-        return Page(customers, next_position)
+        return Page(customers, {"after": order_key(customers[-1], order), "listing": where.scope()})
 
-    def is_position(self, position: Position, where: Filter | None = None) -> bool:
+    def is_position(self, position: Position, where: Criteria = EVERYONE) -> bool:
         self._enter("is_position")
         return self._is_position(position, where)
 
@@ -308,8 +314,9 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         customer_id = customer["customer_id"]
         if customer_id in self._items:
             raise CustomerAlreadyExists()
-        if email_key(customer["email_address"]) in self._email_claims:
-            raise EmailAlreadyInUse()
+        holder = self._email_claims.get(email_key(customer["email_address"]))
+        if holder is not None:
+            raise EmailAlreadyInUse(holder)
         stored = StoredCustomer(
             customer_id,
             customer["version"],
@@ -363,25 +370,15 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         )
 
     def _put(self, old: StoredCustomer | None, new: StoredCustomer) -> None:
+        # The adapter keeps a customer's search terms until it is erased, as this does.
+        new = replace(new, search_terms=() if new.customer is None else customer_terms(new.customer))
         self._items[new.customer_id] = copy.deepcopy(new)
         self.stream.append(old, new, recorded_at=format_utc(self._clock()))
 
     @staticmethod
-    def _filter_key(where: Filter) -> dict[str, str]:
-        value = email_key(where.value) if where.field == "email_address" else where.value
-        return {"field": where.field, "value": value}
-
-    @staticmethod
-    def _matches(customer: Customer, where: Filter) -> bool:
-        value = dict(customer).get(where.field)
-        if not isinstance(value, str):
-            return False
-        if where.field == "email_address":
-            return email_key(value) == email_key(where.value)
-        return value == where.value
-
-    def _is_position(self, position: Position, where: Filter | None) -> bool:
-        expected_keys = {"after"} if where is None else {"after", "filter"}
-        if set(position) != expected_keys or not is_customer_id(position["after"]):
-            return False
-        return where is None or position["filter"] == self._filter_key(where)
+    def _is_position(position: Position, where: Criteria) -> bool:
+        return (
+            set(position) == {"after", "listing"}
+            and isinstance(position["after"], str)
+            and position["listing"] == where.scope()
+        )

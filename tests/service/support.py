@@ -16,7 +16,7 @@ from chalicelib.customers.ports import CustomerRepository
 from tests.service.fake_stream import StreamLog
 
 START = datetime.fromisoformat("2024-05-01T12:00:00+00:00")
-CONCURRENT_STAMP = "2024-05-01T12:00:00.5Z"
+CONCURRENT_STAMP = "2024-05-01T12:00:00.500000Z"
 CONCURRENT_WRITER = "another-writer"
 Writer = Callable[[], None]
 

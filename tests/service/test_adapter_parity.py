@@ -21,6 +21,7 @@ from moto import mock_aws
 from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
 from chalicelib.customers.model import Customer, HistoryEntry, Stamp, StoredCustomer
 from chalicelib.customers.ports import CustomerRepository, HistoryRepository, IdempotencyRecord
+from chalicelib.customers.search import customer_terms
 from chalicelib.customers.service import utc_now
 from chalicelib.storage.history import DynamoDBHistoryRepository
 from chalicelib.storage.repository import DynamoDBCustomerRepository
@@ -63,7 +64,11 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     for spec in ALL_TABLES:
         client.create_table(**spec.create_table_request(f"{spec.base_name}-{suffix}"))
     customers = DynamoDBCustomerRepository(
-        client, f"customers-{suffix}", f"customer-emails-{suffix}", f"customer-idempotency-{suffix}"
+        client,
+        f"customers-{suffix}",
+        f"customer-emails-{suffix}",
+        f"customer-idempotency-{suffix}",
+        f"customer-search-{suffix}",
     )
     return Stores(customers, DynamoDBHistoryRepository(client, f"customer-history-{suffix}"))
 
@@ -96,7 +101,14 @@ def deleted(stores: Stores, customer: Customer) -> StoredCustomer:
 def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
     ada = created(stores, key="key-1")
     assert read(stores, ada["customer_id"]) == StoredCustomer(
-        ada["customer_id"], 1, ada, ada["updated_at"], "creator", "req-create", idempotency_key="key-1"
+        ada["customer_id"],
+        1,
+        ada,
+        ada["updated_at"],
+        "creator",
+        "req-create",
+        idempotency_key="key-1",
+        search_terms=customer_terms(ada),
     )
 
     item = deleted(stores, ada)
@@ -108,7 +120,14 @@ def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
     restored = stores.customers.restore(item, again)
     assert restored == {**ada, "updated_at": again.at, "updated_by": "restorer", "version": 3}
     assert read(stores, ada["customer_id"]) == StoredCustomer(
-        ada["customer_id"], 3, restored, again.at, "restorer", "req-restore", idempotency_key="key-1"
+        ada["customer_id"],
+        3,
+        restored,
+        again.at,
+        "restorer",
+        "req-restore",
+        idempotency_key="key-1",
+        search_terms=customer_terms(ada),
     )
 
 
@@ -135,6 +154,29 @@ def test_restore_to_a_taken_address_is_email_in_use_and_from_a_stale_read_a_conf
 
     assert read(stores, ada["customer_id"]) == item
     assert read(stores, grace["customer_id"]).is_live
+
+
+def test_a_taken_address_names_the_customer_holding_it_on_create_move_and_restore(stores: Stores) -> None:
+    # Given Ada deleted (her address free), then Grace holding Ada's address in another spelling
+    ada = created(stores)
+    item = deleted(stores, ada)
+    grace = created(stores, email="ADA@Example.com")
+    eve = created(stores, email="eve@example.com")
+
+    # Then each write that would claim it again says who holds it
+    with pytest.raises(EmailAlreadyInUse) as on_create:
+        created(stores, email="ada@EXAMPLE.com")
+    current = read(stores, eve["customer_id"]).customer
+    assert current is not None
+    with pytest.raises(EmailAlreadyInUse) as on_move:
+        stores.customers.apply_changes(current, {"email_address": "Ada@example.com"}, LATER)
+    with pytest.raises(EmailAlreadyInUse) as on_restore:
+        stores.customers.restore(item, LATER)
+    assert on_create.value.holder == on_move.value.holder == on_restore.value.holder == grace["customer_id"]
+    assert on_create.value.details == {
+        "email_address": ["Already used by another customer."],
+        "customer_id": grace["customer_id"],
+    }
 
 
 def test_erase_leaves_the_same_tombstone_and_empties_the_creates_record(stores: Stores) -> None:

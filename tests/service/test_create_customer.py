@@ -26,7 +26,7 @@ def test_create_customer_without_acquisition_date_defaults_it_to_the_creation_ti
     customer = service.create_customer(fields).customer
 
     # Then the acquisition date is the moment of creation, in the API's UTC format
-    assert customer["customer_acquisition_date"] == clock.stamp == "2024-05-01T12:00:00Z"
+    assert customer["customer_acquisition_date"] == clock.stamp == "2024-05-01T12:00:00.000000Z"
 
 
 def test_create_customer_keeps_a_given_acquisition_date(service: CustomerService) -> None:
@@ -83,8 +83,9 @@ def test_create_customer_with_a_taken_email_is_email_already_in_use_and_stores_n
     with pytest.raises(EmailAlreadyInUse) as refused:
         service.create_customer(new_customer(email_address=second_address, first_name="Other"))
 
-    # Then it is refused, naming the field, and the store holds only the first customer
+    # Then it is refused, naming the field and the customer holding it, and the store holds only the first
     assert "email_address" in refused.value.details
+    assert refused.value.details["customer_id"] == first["customer_id"]
     assert repository.stored_ids() == {first["customer_id"]}
     assert repository.email_owner(second_address) == first["customer_id"]
     assert metrics.names == ["CustomersCreated"]

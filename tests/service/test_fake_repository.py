@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from chalicelib.customers.criteria import Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
@@ -19,7 +20,8 @@ from chalicelib.customers.errors import (
     StoreBusy,
     WriteConflict,
 )
-from chalicelib.customers.model import Customer, Filter, Stamp, StoredCustomer
+from chalicelib.customers.model import Customer, Stamp, StoredCustomer
+from chalicelib.customers.search import customer_terms
 from tests.service.fake_builders import CREATED, LATER, a_customer, a_record, soft_delete
 from tests.service.fake_repository import InMemoryCustomerRepository
 from tests.service.support import FakeClock, live, stored
@@ -49,6 +51,7 @@ def test_create_stores_the_customer_with_its_request_and_key(
         updated_by=CREATED.by,
         request_id=CREATED.request_id,
         idempotency_key="key-1",
+        search_terms=customer_terms(customer),
     )
 
 
@@ -215,15 +218,15 @@ def test_positions_are_json_and_recognised_only_by_their_own_listing(repository:
     for _ in range(3):
         repository.create(a_customer(customer_status="active"), CREATED)
     unfiltered = repository.page(1, None).next_position
-    active = repository.page(1, None, Filter("customer_status", "active")).next_position
+    active = repository.page(1, None, Criteria(customer_status="active")).next_position
     assert unfiltered is not None
     assert active is not None
 
     assert json.loads(json.dumps(unfiltered)) == unfiltered
     assert repository.is_position(unfiltered)
-    assert not repository.is_position(unfiltered, Filter("customer_status", "active"))
-    assert repository.is_position(active, Filter("customer_status", "active"))
-    assert not repository.is_position(active, Filter("customer_status", "inactive"))
+    assert not repository.is_position(unfiltered, Criteria(customer_status="active"))
+    assert repository.is_position(active, Criteria(customer_status="active"))
+    assert not repository.is_position(active, Criteria(customer_status="inactive"))
     assert not repository.is_position(active)
     assert not repository.is_position({"after": "not-a-uuid"})
     assert not repository.is_position({**unfiltered, "extra": 1})

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.customers.criteria import Criteria
 from chalicelib.customers.errors import EmailAlreadyInUse, WriteConflict
-from chalicelib.customers.model import Customer, Filter, Stamp, StoredCustomer
+from chalicelib.customers.model import Customer, Stamp, StoredCustomer
 from tests.service.fake_builders import CREATED, LATER, WINDOW, a_customer, a_record, soft_delete
 from tests.service.fake_repository import InMemoryCustomerRepository
 from tests.service.fake_stream import TTL_PRINCIPAL
@@ -34,7 +35,7 @@ def test_soft_delete_hides_the_customer_until_purge_at_and_frees_its_email(
     assert (item.updated_by, item.request_id, item.is_live) == ("editor", "req-later", False)
     assert repository.email_owner("ada@example.com") is None
     assert repository.page(10, None).customers == []
-    assert repository.page(10, None, Filter("email_address", "ada@example.com")).customers == []
+    assert repository.page(10, None, Criteria(email_address="ada@example.com")).customers == []
 
 
 def test_soft_delete_from_a_stale_read_or_twice_is_write_conflict(

@@ -6,8 +6,9 @@ import base64
 
 import pytest
 
+from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import ValidationFailed
-from chalicelib.customers.model import Customer, Filter
+from chalicelib.customers.model import Customer
 from chalicelib.customers.service import DEFAULT_PAGE_SIZE, CustomerService
 from chalicelib.customers.tokens import encode_token
 from tests.service.conftest import TOKEN_SECRET
@@ -19,7 +20,7 @@ def create_many(service: CustomerService, count: int, **fields: str) -> list[Cus
     return [service.create_customer(new_customer(**fields)).customer for _ in range(count)]
 
 
-def walk(service: CustomerService, limit: int | None, where: Filter | None = None) -> list[list[Customer]]:
+def walk(service: CustomerService, limit: int | None, where: Criteria = EVERYONE) -> list[list[Customer]]:
     """Every page of a listing, following next_token to the end."""
     pages: list[list[Customer]] = []
     token: str | None = None
@@ -116,7 +117,7 @@ def test_list_customers_filtered_returns_only_matches_across_pages(service: Cust
     create_many(service, 6, customer_status="active")
 
     # When the inactive ones are listed two at a time
-    pages = walk(service, limit=2, where=Filter("customer_status", "inactive"))
+    pages = walk(service, limit=2, where=Criteria(customer_status="inactive"))
 
     # Then every page holds only matches, and all of them once
     listed = [customer for page in pages for customer in page]
@@ -130,7 +131,7 @@ def test_list_customers_filtered_by_a_field_some_lack_skips_those(service: Custo
     create_many(service, 2)  # no state at all
     create_many(service, 1, state="WA")
 
-    page = service.list_customers(where=Filter("state", "OR"))
+    page = service.list_customers(where=Criteria(state="OR"))
 
     assert sorted(ids(page.customers)) == sorted(ids(oregon))
 
@@ -140,7 +141,7 @@ def test_list_customers_filtered_by_email_ignores_case(service: CustomerService,
     grace = service.create_customer(new_customer(email_address="Grace@example.com")).customer
     create_many(service, 3)
 
-    page = service.list_customers(where=Filter("email_address", asked))
+    page = service.list_customers(where=Criteria(email_address=asked))
 
     assert page.customers == [grace]
     assert page.next_token is None
@@ -149,7 +150,7 @@ def test_list_customers_filtered_by_email_ignores_case(service: CustomerService,
 def test_list_customers_filtered_with_no_match_is_empty(service: CustomerService) -> None:
     create_many(service, 3)
 
-    page = service.list_customers(where=Filter("customer_status", "canceled"))
+    page = service.list_customers(where=Criteria(customer_status="canceled"))
 
     assert (page.customers, page.next_token) == ([], None)
 
@@ -164,7 +165,7 @@ def unfiltered_token(service: CustomerService) -> str:
 
 @pytest.fixture
 def active_token(service: CustomerService, unfiltered_token: str) -> str:
-    token = service.list_customers(limit=1, where=Filter("customer_status", "active")).next_token
+    token = service.list_customers(limit=1, where=Criteria(customer_status="active")).next_token
     assert token is not None
     return token
 
@@ -210,11 +211,11 @@ def test_list_customers_with_a_malformed_token_is_validation_failed_naming_next_
 
 @pytest.mark.parametrize(
     "where",
-    [Filter("customer_status", "inactive"), Filter("state", "active"), None],
+    [Criteria(customer_status="inactive"), Criteria(state="active"), EVERYONE],
     ids=["another-filter-value", "another-filtered-field", "unfiltered"],
 )
 def test_list_customers_with_a_token_from_another_listing_is_validation_failed(
-    service: CustomerService, active_token: str, repository: InMemoryCustomerRepository, where: Filter | None
+    service: CustomerService, active_token: str, repository: InMemoryCustomerRepository, where: Criteria
 ) -> None:
     # Given a token issued for customer_status=active
     repository.calls.clear()
@@ -230,13 +231,13 @@ def test_list_customers_filtered_with_a_token_from_the_unfiltered_listing_is_val
 ) -> None:
     repository.calls.clear()
     with pytest.raises(ValidationFailed) as refused:
-        service.list_customers(next_token=unfiltered_token, where=Filter("customer_status", "active"))
+        service.list_customers(next_token=unfiltered_token, where=Criteria(customer_status="active"))
 
     assert_refused_by_its_signature(refused, repository)
 
 
 def test_list_customers_filtered_with_its_own_token_continues(service: CustomerService, active_token: str) -> None:
-    page = service.list_customers(limit=10, next_token=active_token, where=Filter("customer_status", "active"))
+    page = service.list_customers(limit=10, next_token=active_token, where=Criteria(customer_status="active"))
 
     assert len(page.customers) == 2
 
@@ -280,7 +281,7 @@ def test_list_customers_with_a_signed_token_whose_position_the_store_does_not_is
     token = encode_token(
         {"customer_id": "3f0c2a52-8a0e-4c1e-9a8e-2b6f1c0d4a01"},
         secret=TOKEN_SECRET,
-        scope=f"customers:list:{repository.name}",
+        scope=f"customers:list:{repository.name}:sort=-created_at",
     )
 
     with pytest.raises(ValidationFailed) as refused:

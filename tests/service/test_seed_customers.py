@@ -37,6 +37,7 @@ def test_seed_customers_creates_the_10_samples(service: CustomerService, clock: 
         stored = service.get_customer(sample["customer_id"]).customer
         assert {**stored} == {
             **sample,
+            "phone_number_e164": None,  # the samples' 555-01xx numbers have no area code
             "created_at": clock.stamp,
             "created_by": "system",
             "updated_at": clock.stamp,

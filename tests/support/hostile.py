@@ -125,6 +125,25 @@ CORPUS: list[Hostile] = [
     Hostile("impossible_birth_date", "POST", "/customers", _with(date_of_birth="1990-02-30")),
     Hostile("invisible_char_in_email", "POST", "/customers", _with(email_address="hostile\u200b@example.com")),
     Hostile("space_in_email", "POST", "/customers", _with(email_address="hostile tester@example.com")),
+    Hostile(
+        "lone_surrogate_in_email",
+        "POST",
+        "/customers",
+        b'{"first_name": "x", "last_name": "x", "email_address": "a\\udc00@b.co"}',
+    ),
+    Hostile("full_width_email", "POST", "/customers", _with(email_address="\uff48ostile@example.com")),
+    Hostile("kelvin_sign_in_email", "POST", "/customers", _with(email_address="\u212aate@example.com")),
+    Hostile("ip_literal_email", "POST", "/customers", _with(email_address="hostile@[127.0.0.1]")),
+    Hostile("bogus_punycode_email", "POST", "/customers", _with(email_address="hostile@xn--abc.com")),
+    Hostile("punycode_label_too_long", "POST", "/customers", _with(email_address="h@xn--" + "a" * 240 + ".com")),
+    Hostile("text_around_a_phone", "POST", "/customers", _with(phone_number="call 555-123-4567 now")),
+    Hostile(
+        "arabic_indic_phone", "POST", "/customers", _with(phone_number="\u0665\u0665\u0665\u0661\u0662\u0663\u0664")
+    ),
+    Hostile("unknown_country_code_phone", "POST", "/customers", _with(phone_number="+999 555 1234")),
+    Hostile("zeros_phone", "POST", "/customers", _with(phone_number="+31 000000")),
+    Hostile("future_acquisition_date", "POST", "/customers", _with(customer_acquisition_date="2999-01-01T00:00:00Z")),
+    Hostile("e164_sent_by_client", "POST", "/customers", _with(phone_number_e164="+15551234567")),
     Hostile("read_only_customer_id", "POST", "/customers", _with(customer_id="{id}")),
     Hostile("read_only_version", "POST", "/customers", _with(version=99)),
     # Content types

@@ -8,6 +8,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib import wiring
 from chalicelib.config import get_settings
+from chalicelib.customers.model import email_key
 
 _deserializer = TypeDeserializer()
 
@@ -38,7 +39,7 @@ def remove_customers(customer_ids: list[str]) -> None:
             continue
         client.delete_item(TableName=settings.customers_table, Key={"customer_id": {"S": customer_id}})
         if "email_address" in item:
-            key = item["email_address"]["S"].lower()
+            key = email_key(item["email_address"]["S"])
             claim = client.get_item(TableName=settings.emails_table, Key={"email_key": {"S": key}}).get("Item")
             if claim is not None and claim["customer_id"]["S"] == customer_id:
                 client.delete_item(TableName=settings.emails_table, Key={"email_key": {"S": key}})
@@ -57,7 +58,7 @@ def assert_no_half_written_state() -> None:
     customers = {c["customer_id"]: c for c in scan(settings.customers_table) if is_live(c)}
     claims = {e["email_key"]: e["customer_id"] for e in scan(settings.emails_table)}
     for customer_id, customer in customers.items():
-        assert claims.get(customer["email_address"].lower()) == customer_id, f"customer {customer_id} lost its email"
+        assert claims.get(email_key(customer["email_address"])) == customer_id, f"customer {customer_id} lost its email"
     for key, owner in claims.items():
         assert owner in customers, f"email record {key!r} points at a missing customer"
-        assert customers[owner]["email_address"].lower() == key, f"email record {key!r} is stale"
+        assert email_key(customers[owner]["email_address"]) == key, f"email record {key!r} is stale"

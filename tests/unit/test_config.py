@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.support import Api, assert_error, body, create, forget_cached_wiring
+from tests.support import Api, assert_error, body, create, forget_cached_wiring, new_customer
 from tests.support.hostile import tamper
 
 SECRET_NAME = "customer-api/dev/pagination-secret"
@@ -44,3 +44,30 @@ def test_seed_is_refused_where_seeding_is_disabled(api: Api, monkeypatch: pytest
     forget_cached_wiring()
     assert_error(api.post("/seed"), 403, "forbidden")
     assert body(api.get("/customers")) == {"customers": [], "next_token": None}
+
+
+@pytest.mark.parametrize("region", ["GB", "gb", " GB "])
+def test_default_phone_region_reads_national_numbers_in_its_country(
+    api: Api, monkeypatch: pytest.MonkeyPatch, region: str
+) -> None:
+    # Given a London number without its country code, which is no possible US number
+    refused = api.post("/customers", new_customer(phone_number="020 7946 0958"))
+    assert_error(refused, 400, "validation_error", "phone_number")
+    # When the stage's region is Great Britain
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", region)
+    forget_cached_wiring()
+    # Then it is read as a British number
+    assert create(api, phone_number="020 7946 0958")["phone_number_e164"] == "+442079460958"
+
+
+@pytest.mark.parametrize("region", ["XX", "USA", "1", "United Kingdom"])
+def test_an_unknown_default_phone_region_refuses_to_serve(
+    api: Api, monkeypatch: pytest.MonkeyPatch, region: str
+) -> None:
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", region)
+    forget_cached_wiring()
+
+    response = api.get("/customers")
+
+    assert_error(response, 500, "internal_error")
+    assert "DEFAULT_PHONE_REGION" not in response.body.decode()

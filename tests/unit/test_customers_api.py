@@ -18,6 +18,7 @@ from chalicelib import wiring
 from chalicelib.config import get_settings
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.customers.tokens import encode_token
+from chalicelib.storage.tables import SHARDS
 from tests.support import TEST_SECRET, Api, all_customers, assert_error, body, captured_json_logs, create, new_customer
 from tests.support.hostile import tamper
 from tests.support.store import remove_customers
@@ -75,11 +76,11 @@ class TestCreateCustomer:
     def test_create_customer_strips_names_and_normalises_acquisition_date_to_utc(self, api: Api) -> None:
         customer = create(api, first_name="  Ann ", customer_acquisition_date="2024-05-01T12:30:00+02:00")
         assert customer["first_name"] == "Ann"
-        assert customer["customer_acquisition_date"] == "2024-05-01T10:30:00Z"
+        assert customer["customer_acquisition_date"] == "2024-05-01T10:30:00.000000Z"
 
     def test_create_customer_reads_naive_datetime_as_utc(self, api: Api) -> None:
         customer = create(api, customer_acquisition_date="2024-05-01T12:30:00")
-        assert customer["customer_acquisition_date"] == "2024-05-01T12:30:00Z"
+        assert customer["customer_acquisition_date"] == "2024-05-01T12:30:00.000000Z"
 
     @pytest.mark.parametrize("field", READ_ONLY)
     def test_create_customer_refuses_read_only_field(self, api: Api, field: str) -> None:
@@ -271,22 +272,29 @@ class TestListCustomers:
         assert len(page["customers"]) == 25
         assert page["next_token"] is not None
 
-    def test_list_customers_page_is_one_bounded_dynamodb_call(self, api: Api) -> None:
+    def test_list_customers_page_is_one_bounded_query_per_shard_and_one_batch_read(self, api: Api) -> None:
         for _ in range(12):
             create(api)
-        calls: list[tuple[str, Any]] = []
+        calls: list[tuple[str, dict[str, Any]]] = []
         client = wiring.dynamodb_client()
 
         def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
-            calls.append((model.name, params.get("body")))
+            calls.append((model.name, params))
 
-        client.meta.events.register("before-call.dynamodb", record)
+        client.meta.events.register("provide-client-params.dynamodb", record)
         try:
             assert len(body(api.get("/customers?limit=4"))["customers"]) == 4
         finally:
-            client.meta.events.unregister("before-call.dynamodb", record)
-        assert [name for name, _ in calls] == ["Scan"]
-        assert '"Limit": 5' in calls[0][1].decode() or b'"Limit": 5' in calls[0][1]
+            client.meta.events.unregister("provide-client-params.dynamodb", record)
+        queries = [params for name, params in calls if name == "Query"]
+        reads = [params for name, params in calls if name == "BatchGetItem"]
+        assert len(calls) == len(queries) + len(reads)  # never a Scan
+        assert len(queries) == SHARDS
+        assert all(q["Limit"] <= 4 and q["IndexName"] == "by_created" for q in queries)
+        assert len(reads) == 1
+        ((request,),) = [list(read["RequestItems"].values()) for read in reads]
+        assert len(request["Keys"]) == 4
+        assert request["ConsistentRead"] is True
 
     @pytest.mark.parametrize(
         "query", ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=5&limit=6"]

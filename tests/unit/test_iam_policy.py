@@ -74,6 +74,7 @@ def exercise_every_data_path(api: Api, deliver: Callable[[], object] = deliver_c
     api.get(f"/customers/{cid}")
     api.get("/customers?limit=2")
     api.get("/customers?customer_status=active&limit=2")  # an index Query
+    api.get("/customers?q=ad&limit=2")  # the search table
     api.put(f"/customers/{cid}", {"city": "Oslo"})
     api.put(f"/customers/{cid}", {"city": "Rome"}, headers={**JSON, "If-Match": '"1"'})  # stale: re-read
     api.put(f"/customers/{cid}", {"email_address": "moved.policy@example.com"})
@@ -121,6 +122,9 @@ def recording_dynamodb_actions(client: Any) -> Iterator[dict[str, set[str]]]:
             for item in params["TransactItems"]:
                 ((kind, request),) = item.items()
                 used[logical[request["TableName"]]].add(f"dynamodb:{_TRANSACT_ACTIONS[kind]}")
+        elif model.name in ("BatchGetItem", "BatchWriteItem"):
+            for table in params["RequestItems"]:
+                used[logical[table]].add(f"dynamodb:{model.name}")
         else:
             used[logical[params["TableName"]]].add(f"dynamodb:{model.name}")
 

@@ -21,7 +21,7 @@ from tests.support import JSON, Api, all_customers, assert_error, body, create, 
 from tests.support.store import scan
 from tests.support.stream import deliver_changes
 
-UTC_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+UTC_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.000000Z"  # whole seconds, written with the fixed six digits
 RESTORE_WINDOW = timedelta(days=30)
 
 
