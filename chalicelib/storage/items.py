@@ -12,7 +12,7 @@ from collections.abc import Mapping, Set
 from decimal import Decimal
 from typing import Any, cast
 
-from chalicelib.customers.criteria import order_key, value_text
+from chalicelib.customers.criteria import order_key
 from chalicelib.customers.model import FILTERABLE_FIELDS, Customer, Stamp, StoredCustomer, email_key
 from chalicelib.customers.search import customer_terms, fold_key
 from chalicelib.storage.tables import (
@@ -140,11 +140,6 @@ def index_value(index: IndexSpec, value: str, shard: int | None = None) -> str:
     if index.field == "state":
         value = fold_key(value)  # compared ignoring case (and accents)
     return sharded(value, shard or 0) if index.sharded else value
-
-
-def order_bound(value: Decimal) -> str:
-    """A lifetime value as the start of its ``value_order`` keys (for a range's key condition)."""
-    return value_text(value)
 
 
 def changed_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:

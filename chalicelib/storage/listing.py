@@ -22,14 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.customers.criteria import Criteria
+from chalicelib.customers.criteria import Criteria, value_text
 from chalicelib.customers.model import Customer, is_customer_id
 from chalicelib.customers.ports import Page, Position
 from chalicelib.customers.search import lookup_prefix
 from chalicelib.storage.items import (
     INDEX_FOR_FIELD,
     index_value,
-    order_bound,
     sharded,
     stored_from_item,
 )
@@ -113,9 +112,9 @@ def plan(criteria: Criteria, customers_table: str, search_table: str) -> Source:
     lower = upper = None
     if index.range_key == VALUE_ORDER:
         if criteria.min_lifetime_value is not None:
-            lower = order_bound(criteria.min_lifetime_value)
+            lower = value_text(criteria.min_lifetime_value)
         if criteria.max_lifetime_value is not None:
-            upper = order_bound(criteria.max_lifetime_value) + _AFTER_ANY_ID
+            upper = value_text(criteria.max_lifetime_value) + _AFTER_ANY_ID
     return _index_source(customers_table, index, _shards(index), lower, upper, descending)
 
 

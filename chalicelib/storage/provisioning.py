@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
 from chalicelib.customers.canonical import phone_e164
-from chalicelib.customers.model import Customer, StoredCustomer, format_utc
+from chalicelib.customers.model import Customer, format_utc
 from chalicelib.storage.items import derived_keys, stored_from_item, to_item
 from chalicelib.storage.search_index import DynamoDBSearchIndex
 from chalicelib.storage.store_errors import CONDITION_FAILED, cancellation_codes, error_code
@@ -146,8 +146,8 @@ def backfill_customers(
                 if not _update_customer(client, settings, item, stale, old_claim, new_claim, report):
                     continue  # it changed meanwhile: its own write derived its keys, and the consumer follows it
                 report.updated += 1
-            # From the item as it is now: a customer erased or renamed since the scan leaves nothing stale.
-            search.rebuild(stored, _read(client, table, stored.customer_id))
+            # The item as this backfill left it (its write was conditional on the version scanned): no second read.
+            search.rebuild(stored, stored_from_item({**item, **to_item(keys)}))
     return report
 
 
@@ -159,12 +159,6 @@ def _refreshed_fields(customer: Mapping[str, Any], region: str) -> dict[str, Any
     if phone is not None and "phone_number_e164" not in customer:
         refreshed["phone_number_e164"] = phone_e164(str(phone), region)
     return refreshed
-
-
-def _read(client: DynamoDBClient, table: str, customer_id: str) -> StoredCustomer | None:
-    item = client.get_item(TableName=table, Key={CUSTOMERS.hash_key: {"S": customer_id}}, ConsistentRead=True)
-    found = item.get("Item")
-    return None if found is None else stored_from_item(found)
 
 
 def _fixed_width(customer: Mapping[str, Any]) -> dict[str, str]:
