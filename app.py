@@ -95,7 +95,7 @@ def batch_customers() -> Response:
     from chalicelib.customers.bulk import BatchRejected
 
     key = parse_idempotency_key(edge.request.headers.get("idempotency-key"))
-    batch = load_batch(edge.body())
+    batch = load_batch(edge.body(batch=True))
     try:
         result = customer_service().run_batch(
             batch.operations, atomic=batch.atomic, idempotency_key=key, origin=edge.origin()

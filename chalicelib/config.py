@@ -43,6 +43,7 @@ class Settings:
     aws_region: str
     pagination_secret: bytes
     max_body_bytes: int
+    max_batch_body_bytes: int  # a batch of 100 full customers is about 60 KB; API Gateway takes up to 10 MB
     dynamodb_max_attempts: int
     dynamodb_connect_timeout: float
     dynamodb_read_timeout: float
@@ -155,6 +156,7 @@ def get_settings() -> Settings:
         aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         pagination_secret=_pagination_secret(stage),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),
+        max_batch_body_bytes=_int("MAX_BATCH_BODY_BYTES", 1024 * 1024),
         dynamodb_max_attempts=_int("DYNAMODB_MAX_ATTEMPTS", 3),
         dynamodb_connect_timeout=_float("DYNAMODB_CONNECT_TIMEOUT", 1.0),
         dynamodb_read_timeout=_float("DYNAMODB_READ_TIMEOUT", 2.0),

@@ -69,8 +69,11 @@ class Edge:
 
         return register
 
-    def body(self, media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)) -> dict[str, Any]:
-        return read_json_object(self.request, get_settings().max_body_bytes, media_types)
+    def body(self, media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,), *, batch: bool = False) -> dict[str, Any]:
+        """The JSON object sent; a batch may be larger than one customer's body (MAX_BATCH_BODY_BYTES)."""
+        settings = get_settings()
+        limit = settings.max_batch_body_bytes if batch else settings.max_body_bytes
+        return read_json_object(self.request, limit, media_types)
 
     def origin(self) -> Origin:
         """Who is asking: the token's client (client credentials) or user (``sub``), and the request's id."""

@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from chalicelib.api.fields import BirthDate, EmailAddress, Money, QueryMoney, UtcDateTime
+from chalicelib.api.openapi_bulk import add_bulk_paths
 from chalicelib.api.openapi_changes import add_change_paths
 from chalicelib.api.representation import dump_customer
 from chalicelib.api.schemas import CustomerSchema, ListCustomersQuery
@@ -94,7 +95,7 @@ _HEADERS = {
     "Retry-After": ("Seconds to wait before retrying.", "1"),
     "X-Request-Id": ("The id of this request in the logs.", "6f1c9c1e-8d2a-4b61-9a53-2f1d6c8e7a10"),
     "Idempotent-Replayed": ("Present (true) when an Idempotency-Key replayed an earlier answer.", "true"),
-    "Allow": ("The methods this path supports.", "GET, PUT, DELETE"),
+    "Allow": ("The methods this path supports.", "GET, PUT, PATCH, DELETE"),
     "Content-Disposition": ("Save the answer as this file.", f'attachment; filename="customer-{_SAMPLE_ID}.json"'),
 }
 
@@ -116,7 +117,7 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     410: ("The customer was erased (`customer_erased`); for a create, the one its Idempotency-Key made.", ()),
     412: ("If-Match names a version the customer no longer has.", ()),
     413: ("Body too large.", ()),
-    415: ("Body is not application/json (UTF-8).", ()),
+    415: ("Body is not application/json (UTF-8); a PATCH may also be application/merge-patch+json.", ()),
     422: ("Idempotency-Key already used with a different body.", ()),
     500: ("Unexpected failure; no internals, a request_id for the logs.", ()),
     503: ("DynamoDB throttled, conflicted or failed even after retries.", ("Retry-After",)),
@@ -370,6 +371,7 @@ def _build() -> APISpec:
             }
         },
     )
+    add_bulk_paths(spec, plugin, _responses, _customer_response, _CUSTOMER_EXAMPLE)
     add_change_paths(
         spec,
         responses=_responses,

@@ -49,6 +49,7 @@ BATCH_SCOPE = "POST /customers/batch"
 # after it (the first attempt died) runs the batch again, its creates protected by their own keys.
 BATCH_LEASE_SECONDS = 120
 WORKERS = 8  # operations of different customers in flight at once
+_METRICS = {"created": "CustomersCreated", "updated": "CustomersUpdated", "deleted": "CustomersDeleted"}
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class Batches:
                 return Outcome("update", result, changed.customer, operation.customer_id)
             if operation.kind == "upsert":
                 assert operation.patch is not None
-                upserted = service.upsert_customer(
+                upserted = service.upserts.upsert(
                     operation.patch,
                     operation.new,
                     customer_id=operation.customer_id,
@@ -190,8 +191,9 @@ class Batches:
                 outcomes = self._attempt(operations, batch_key, origin, last=attempt == CONFLICT_ATTEMPTS)
             except WriteConflict:
                 continue  # something changed since it was read: read and decide again
-            for outcome in outcomes:
-                self._service.count_written(outcome)
+            for outcome in outcomes:  # counted as their own routes count them
+                if outcome.result in _METRICS:
+                    self._service.count(_METRICS[outcome.result])
             return outcomes
         raise AssertionError("unreachable: the last attempt returns or raises")
 

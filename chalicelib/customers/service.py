@@ -22,7 +22,6 @@ from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
 from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
-    CustomerDeleted,
     CustomerErased,
     CustomerNotDeleted,
     CustomerNotFound,
@@ -51,8 +50,6 @@ from chalicelib.customers.model import (
     SeedReport,
     Stamp,
     StoredChanges,
-    Upserted,
-    format_epoch,
     format_utc,
 )
 from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Position
@@ -60,17 +57,11 @@ from chalicelib.customers.retry import retry_on_conflict
 from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.customers.seed_data import SAMPLE_CUSTOMERS
 from chalicelib.customers.tokens import decode_token, encode_token
+from chalicelib.customers.upserts import Upserts
 
 DEFAULT_PAGE_SIZE = 25
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 _CREATE_SCOPE = "POST /customers"
-_UPSERT_ATTEMPTS = 3
-
-
-class _DeletedNotRestored(CustomerDeleted):
-    """An import naming a soft-deleted customer: restore it first (an import never undoes a delete)."""
-
-    message = "The customer with this id was deleted; restore it before importing it again."
 
 
 def _fingerprint(fields: NewCustomer) -> str:
@@ -117,27 +108,21 @@ class CustomerService:
         self._seed_enabled = seed_enabled
         self._restore_window_seconds = restore_window_days * 24 * 60 * 60
         self._clock = clock
-        self._count = count
+        self.count = count  # business metrics; a batch counts its operations as their own routes do
         self._lifecycle = Lifecycle(repository, clock)
         self._batches = Batches(self, repository)
+        self.upserts = Upserts(self, repository, self._lifecycle)
         # Tied to the store, so a token from another stage or deployment never verifies here.
         self._list_scope = f"customers:list:{repository.name}"
-
-    def _now(self) -> str:
-        return format_utc(self._clock())
 
     def now_seconds(self) -> int:
         return int(self._clock().timestamp())
 
-    @property
-    def idempotency_ttl(self) -> int:
-        return IDEMPOTENCY_TTL_SECONDS
+    idempotency_ttl = IDEMPOTENCY_TTL_SECONDS
 
     def stamp(self, origin: Origin) -> Stamp:
         """What a write records about itself: now, who asks, in which request."""
-        return Stamp(self._now(), origin.actor, origin.request_id)
-
-    _stamp = stamp
+        return Stamp(format_utc(self._clock()), origin.actor, origin.request_id)
 
     def purge_at(self) -> int:
         """When a customer deleted now leaves for good: the end of its restore window."""
@@ -156,11 +141,16 @@ class CustomerService:
         record_key = None if idempotency_key is None else f"{_CREATE_SCOPE} {idempotency_key}"
         return self.create_with_key(fields, record_key, origin)
 
-    def create_with_key(self, fields: NewCustomer, record_key: str | None, origin: Origin) -> CreateResult:
-        """:meth:`create_customer` with the idempotency record's whole key (a batch scopes its own)."""
-        result = retry_on_conflict(lambda: self._create(fields, record_key, origin))
+    def create_with_key(
+        self, fields: NewCustomer, record_key: str | None, origin: Origin, customer_id: str | None = None
+    ) -> CreateResult:
+        """:meth:`create_customer` with the record's whole key (a batch scopes its own), and maybe a given id.
+
+        An id from outside (an import's) that is taken raises CustomerAlreadyExists.
+        """
+        result = retry_on_conflict(lambda: self._create(fields, record_key, origin, customer_id))
         if not result.replayed:
-            self._count("CustomersCreated")
+            self.count("CustomersCreated")
         return result
 
     def create_record(self, record_key: str, fields: NewCustomer, customer: Customer) -> IdempotencyRecord:
@@ -178,8 +168,8 @@ class CustomerService:
         self, fields: NewCustomer, record_key: str | None, origin: Origin, customer_id: str | None = None
     ) -> CreateResult:
         """``record_key``: the idempotency record's key, its scope (the route, or the batch) included."""
-        stamp = self._stamp(origin)
-        customer = self._new(fields, customer_id or str(uuid.uuid4()), stamp)
+        stamp = self.stamp(origin)
+        customer = self.new_customer(fields, customer_id or str(uuid.uuid4()), stamp)
         if record_key is None:
             try:
                 self._repository.create(customer, stamp)
@@ -226,9 +216,6 @@ class CustomerService:
 
     def new_customer(self, fields: NewCustomer, customer_id: str, stamp: Stamp) -> Customer:
         """A customer as a create stores it: defaults, derived fields, stamps, version 1."""
-        return self._new(fields, customer_id, stamp)
-
-    def _new(self, fields: NewCustomer, customer_id: str, stamp: Stamp) -> Customer:
         return {
             "customer_acquisition_date": stamp.at,
             **fields,
@@ -275,7 +262,7 @@ class CustomerService:
             self._lifecycle.live(customer_id)  # the precise reason: deleted (restorable), erased or never there
             raise
         if changed.written:
-            self._count("CustomersUpdated")
+            self.count("CustomersUpdated")
         return changed
 
     def _change(self, customer_id: str, patch: Patch, preconditions: Preconditions, origin: Origin) -> Changed:
@@ -294,14 +281,14 @@ class CustomerService:
         if SEARCHED_FIELDS.isdisjoint(touched) and preconditions.any_existing_version:
 
             def unread() -> Changed:
-                stamp = self._stamp(origin)
+                stamp = self.stamp(origin)
                 updated = self._repository.update(customer_id, stored, stamp, removals=removals)
                 return Changed(updated, _written_by(updated, stamp))
 
             return retry_on_conflict(unread)
         expected = preconditions.single_version
         if SEARCHED_FIELDS.isdisjoint(touched) and expected is not None:
-            stamp = self._stamp(origin)
+            stamp = self.stamp(origin)
             try:
                 updated = self._repository.update(
                     customer_id, stored, stamp, expected_version=expected, removals=removals
@@ -311,93 +298,12 @@ class CustomerService:
             return Changed(updated, _written_by(updated, stamp))
 
         def read_first() -> Changed:
-            current = self._current(customer_id, preconditions)
+            current = self.current(customer_id, preconditions)
             if patch.changes_nothing(current):
                 return Changed(current, written=False)
-            return Changed(self._repository.apply_changes(current, stored, self._stamp(origin), removals), True)
+            return Changed(self._repository.apply_changes(current, stored, self.stamp(origin), removals), True)
 
         return retry_on_conflict(read_first)
-
-    def upsert_customer(
-        self,
-        patch: Patch,
-        new: NewCustomer | None,
-        *,
-        customer_id: str | None = None,
-        cannot_create: ValidationFailed | None = None,
-        record_key: str | None = None,
-        origin: Origin = SYSTEM,
-    ) -> Upserted:
-        """Update the live customer holding the patch's email address, or create one from ``new``.
-
-        ``customer_id`` (an import keeping a file's ids) names the customer instead: it is updated
-        if live, created with that id if nothing has it, and refused if it was erased or deleted
-        (re-importing an old export must not bring anyone back) or if its address is another's.
-        A create that finds the address just taken, or an update that finds its customer just
-        deleted, looks again: an upsert never silently does nothing.
-        """
-        address = patch.changes.get("email_address")
-        if address is None:
-            raise ValidationFailed(
-                "Invalid request body.",
-                details={"email_address": ["Required: an upsert finds the customer by its email address."]},
-            )
-
-        def attempt() -> Upserted:
-            if customer_id is not None:
-                return self._upsert_by_id(customer_id, address, patch, new, cannot_create, record_key, origin)
-            holder = self._repository.holder_of(address)
-            if holder is not None:
-                changed = self.change_customer(holder, patch, origin=origin)
-                return Upserted(changed.customer, created=False, written=changed.written)
-            return self._upsert_create(new, None, cannot_create, record_key, origin)
-
-        # Races with another writer of the same address or id: the address claimed, or its holder
-        # deleted, between the look-up and the write. Looking again settles it.
-        for _ in range(_UPSERT_ATTEMPTS - 1):
-            try:
-                return attempt()
-            except (EmailAlreadyInUse, CustomerDeleted, CustomerAlreadyExists):
-                continue
-        return attempt()
-
-    def _upsert_by_id(
-        self,
-        customer_id: str,
-        address: str,
-        patch: Patch,
-        new: NewCustomer | None,
-        cannot_create: ValidationFailed | None,
-        record_key: str | None,
-        origin: Origin,
-    ) -> Upserted:
-        stored = self._repository.read(customer_id)
-        if stored is not None and not self._lifecycle.purged(stored):
-            if stored.erased_at is not None:
-                raise CustomerErased()
-            if not stored.is_live:
-                raise _DeletedNotRestored(format_epoch(stored.purge_at or 0))
-            changed = self.change_customer(customer_id, patch, origin=origin)
-            return Upserted(changed.customer, created=False, written=changed.written)
-        holder = self._repository.holder_of(address)
-        if holder is not None:
-            raise EmailAlreadyInUse(holder)  # the file's id would take another customer's address
-        return self._upsert_create(new, customer_id, cannot_create, record_key, origin)
-
-    def _upsert_create(
-        self,
-        new: NewCustomer | None,
-        customer_id: str | None,
-        cannot_create: ValidationFailed | None,
-        record_key: str | None,
-        origin: Origin,
-    ) -> Upserted:
-        if new is None:
-            raise cannot_create or ValidationFailed("Invalid request body.")
-        created = retry_on_conflict(lambda: self._create(new, record_key, origin, customer_id))
-        if not created.replayed:
-            self._count("CustomersCreated")
-        return Upserted(created.customer, created=True, written=not created.replayed)
 
     def delete_customer(
         self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL, *, origin: Origin = SYSTEM
@@ -405,11 +311,11 @@ class CustomerService:
         """Hide the customer for the restore window and free its email address, in one transaction."""
 
         def soft_delete() -> None:
-            current = self._current(customer_id, preconditions)
-            self._repository.soft_delete(current, self._stamp(origin), purge_at=self.purge_at())
+            current = self.current(customer_id, preconditions)
+            self._repository.soft_delete(current, self.stamp(origin), purge_at=self.purge_at())
 
         retry_on_conflict(soft_delete)
-        self._count("CustomersDeleted")
+        self.count("CustomersDeleted")
 
     def restore_customer(
         self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL, *, origin: Origin = SYSTEM
@@ -422,10 +328,10 @@ class CustomerService:
                 raise CustomerNotDeleted()
             if not preconditions.allow(stored.version):
                 raise PreconditionFailed()
-            return self._repository.restore(stored, self._stamp(origin))
+            return self._repository.restore(stored, self.stamp(origin))
 
         restored = retry_on_conflict(restore)
-        self._count("CustomersRestored")
+        self.count("CustomersRestored")
         return restored
 
     def run_batch(
@@ -443,17 +349,7 @@ class CustomerService:
         """A batch without a key, each operation on its own: what the import tool sends, a chunk at a time."""
         return self.run_batch(operations, origin=origin).outcomes
 
-    def count_written(self, outcome: Outcome) -> None:
-        """Count an atomic batch's operation the way its own route counts it."""
-        metric = {"created": "CustomersCreated", "updated": "CustomersUpdated", "deleted": "CustomersDeleted"}
-        if outcome.result in metric:
-            self._count(metric[outcome.result])
-
     def current(self, customer_id: str, preconditions: Preconditions = UNCONDITIONAL) -> Customer:
-        """The live customer, provided its version passes the client's preconditions."""
-        return self._current(customer_id, preconditions)
-
-    def _current(self, customer_id: str, preconditions: Preconditions) -> Customer:
         """The live customer, provided its version passes the client's preconditions."""
         current = self._lifecycle.live(customer_id)
         if not preconditions.allow(current["version"]):
@@ -489,8 +385,8 @@ class CustomerService:
             fields = cast(NewCustomer, {name: value for name, value in sample.items() if name != "customer_id"})
 
             def create() -> None:
-                stamp = self._stamp(origin)
-                self._repository.create(self._new(fields, customer_id, stamp), stamp)  # noqa: B023
+                stamp = self.stamp(origin)
+                self._repository.create(self.new_customer(fields, customer_id, stamp), stamp)  # noqa: B023
 
             try:
                 retry_on_conflict(create)

@@ -50,25 +50,20 @@ from chalicelib.customers.ports import (
 )
 from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.storage import listing
+from chalicelib.storage.batch_ledger import BatchLedger
+from chalicelib.storage.customer_requests import CustomerRequests, require_a_difference
 from chalicelib.storage.items import (
     DELETED_AT,
     DERIVED_KEYS,
     ERASED_AT,
     IDEMPOTENCY_KEY,
-    INDEX_KEYS,
-    LIVE_ONLY,
     PURGE_AT,
     REQUEST_ID,
     WRITE_ID,
-    attribute,
-    changed_keys,
     customer_from_item,
-    customer_item,
     derived_keys,
-    removed_keys,
     stored_from_item,
     to_item,
-    value_of,
 )
 from chalicelib.storage.listing import Lister
 from chalicelib.storage.store_errors import (
@@ -87,42 +82,17 @@ from chalicelib.storage.tables import (
     IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     IDEMPOTENCY_RECORDS,
 )
-from chalicelib.storage.updates import Expression
 from chalicelib.storage.writes import (
-    LIVE,
     NOT_ERASED,
     RESTORABLE,
     Cancelled,
     empty_idempotency_record,
-    idempotency_put,
-    key_claim,
     stamp_expression,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
-
-
-def _require_a_difference(request: UpdateTypeDef, changes: CustomerChanges, removals: frozenset[str]) -> None:
-    """Add to the update's condition that some value differs: a write that would change nothing is refused.
-
-    A missing attribute compares as neither equal nor unequal, hence the ``attribute_not_exists``.
-    """
-    names = dict(request.get("ExpressionAttributeNames", {}))
-    values = dict(request.get("ExpressionAttributeValues", {}))
-    differences = []
-    for position, (name, value) in enumerate(changes.items()):
-        names[f"#d{position}"] = name
-        values[f":d{position}"] = attribute(value)
-        differences.append(f"attribute_not_exists(#d{position}) OR #d{position} <> :d{position}")
-    for position, name in enumerate(sorted(removals)):
-        names[f"#x{position}"] = name
-        differences.append(f"attribute_exists(#x{position})")
-    if differences:
-        request["ConditionExpression"] = f"{request['ConditionExpression']} AND ({' OR '.join(differences)})"
-        request["ExpressionAttributeNames"] = names
-        request["ExpressionAttributeValues"] = values
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 class DynamoDBCustomerRepository(CustomerRepository):
@@ -134,6 +104,8 @@ class DynamoDBCustomerRepository(CustomerRepository):
         self._emails = emails_table
         self._idempotency = idempotency_table
         self._lister = Lister(client, customers_table, search_table)
+        self._requests = CustomerRequests(customers_table, emails_table, idempotency_table, self._held_claim)
+        self._ledger = BatchLedger(client, idempotency_table)
 
     @classmethod
     def from_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBCustomerRepository:
@@ -155,7 +127,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
 
     def create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None = None) -> None:
         """Never overwrites: a taken id, email or live idempotency record cancels the whole transaction."""
-        items = self._create_items(customer, stamp, idempotency)
+        items = self._requests.create_items(customer, stamp, idempotency)
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -171,29 +143,10 @@ class DynamoDBCustomerRepository(CustomerRepository):
                     raise EmailAlreadyInUse(cancelled_string(error, 1, "customer_id")) from error
                 raise
 
-    def _create_items(
-        self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None
-    ) -> list[TransactWriteItemTypeDef]:
-        """The customer (never over an existing id), its email claim and the request's record."""
-        key = None if idempotency is None else idempotency.key
-        items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._customers,
-                    "Item": customer_item(customer, stamp, key),
-                    "ConditionExpression": "attribute_not_exists(customer_id)",
-                }
-            },
-            {"Put": self._claim_email(customer["email_address"], customer["customer_id"])},
-        ]
-        if idempotency is not None:
-            items.append({"Put": idempotency_put(self._idempotency, idempotency)})
-        return items
-
     def holder_of(self, email_address: str) -> str | None:
         with store_errors():
             response = self._client.get_item(
-                TableName=self._emails, Key=self._email_key(email_address), ConsistentRead=True
+                TableName=self._emails, Key=self._requests.email_key(email_address), ConsistentRead=True
             )
         item = response.get("Item")
         return None if item is None else str(item["customer_id"]["S"])
@@ -244,9 +197,11 @@ class DynamoDBCustomerRepository(CustomerRepository):
         removals: frozenset[str] = frozenset(),
     ) -> Customer:
         write_id = uuid.uuid4().hex
-        request = self._update_request(customer_id, changes, stamp, expected_version, write_id, current, removals)
+        request = self._requests.update_request(
+            customer_id, changes, stamp, expected_version, write_id, current, removals
+        )
         if current is None:
-            _require_a_difference(request, changes, removals)
+            require_a_difference(request, changes, removals)
         with store_errors():
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
@@ -275,30 +230,11 @@ class DynamoDBCustomerRepository(CustomerRepository):
             return self._update(current["customer_id"], changes, stamp, current["version"], current, removals)
         return self._move_email(current, changes, new_email, stamp, removals)
 
-    def _change_items(
-        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str]
-    ) -> list[TransactWriteItemTypeDef]:
-        """The customer's update at the version read; with a new address, its claim and the old one's release."""
-        customer_id = current["customer_id"]
-        update: TransactWriteItemTypeDef = {
-            "Update": self._update_request(
-                customer_id, changes, stamp, current["version"], current=current, removals=removals
-            )
-        }
-        new_email = changes.get("email_address")
-        if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return [update]
-        return [
-            {"Put": self._claim_email(new_email, customer_id)},
-            {"Delete": self._release_email(current)},
-            update,
-        ]
-
     def _move_email(
         self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp, removals: frozenset[str]
     ) -> Customer:
         """Claim the new address, free the old one and update the customer, atomically."""
-        items = self._change_items(current, changes, stamp, removals)
+        items = self._requests.change_items(current, changes, stamp, removals)
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -315,12 +251,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
 
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
-        self._transact(self._delete_items(current, stamp, purge_at), conflict_on=(0, 1))
-
-    def _delete_items(self, current: Customer, stamp: Stamp, purge_at: int) -> list[TransactWriteItemTypeDef]:
-        expression = stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
-        update = self._lifecycle_update(current["customer_id"], expression, current["version"], LIVE)
-        return [{"Update": update}, {"Delete": self._release_email(current)}]
+        self._transact(self._requests.delete_items(current, stamp, purge_at), conflict_on=(0, 1))
 
     def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
         assert stored.customer is not None, "an erased customer is never restored"
@@ -328,8 +259,8 @@ class DynamoDBCustomerRepository(CustomerRepository):
         keys = derived_keys({**customer, "updated_at": stamp.at})
         expression = stamp_expression(stamp).set_all(keys, prefix="k")
         expression.remove(DELETED_AT, PURGE_AT)
-        update = self._lifecycle_update(stored.customer_id, expression, stored.version, RESTORABLE)
-        claim = self._claim_email(customer["email_address"], stored.customer_id)
+        update = self._requests.lifecycle_update(stored.customer_id, expression, stored.version, RESTORABLE)
+        claim = self._requests.claim_email(customer["email_address"], stored.customer_id)
         try:
             self._transact([{"Put": claim}, {"Update": update}], conflict_on=(1,))
         except Cancelled as cancelled:
@@ -345,10 +276,10 @@ class DynamoDBCustomerRepository(CustomerRepository):
             *WRITABLE_FIELDS, *DERIVED_FIELDS, "created_by", *DERIVED_KEYS, DELETED_AT, PURGE_AT, IDEMPOTENCY_KEY
         )
         items: list[TransactWriteItemTypeDef] = [
-            {"Update": self._lifecycle_update(stored.customer_id, expression, stored.version, NOT_ERASED)}
+            {"Update": self._requests.lifecycle_update(stored.customer_id, expression, stored.version, NOT_ERASED)}
         ]
         if stored.is_live and stored.customer is not None:
-            items.append({"Delete": self._release_email(stored.customer)})
+            items.append({"Delete": self._requests.release_email(stored.customer)})
         if stored.idempotency_key is not None:
             items.append(
                 {"Update": empty_idempotency_record(self._idempotency, stored.idempotency_key, stored.customer_id)}
@@ -383,26 +314,6 @@ class DynamoDBCustomerRepository(CustomerRepository):
                     raise WriteConflict() from error
                 raise
 
-    def _lifecycle_update(self, customer_id: str, expression: Expression, version: int, state: str) -> UpdateTypeDef:
-        """An update of the customer's state, conditional on the version read and the state it must be in."""
-        expression.values[":expected"] = {"N": str(version)}
-        if state == RESTORABLE:
-            expression.values[":now"] = {"N": str(int(time.time()))}
-        return self._versioned_update(customer_id, expression, f"#version = :expected AND {state}")
-
-    def _versioned_update(self, customer_id: str, expression: Expression, condition: str) -> UpdateTypeDef:
-        """An UpdateItem of the customer that takes the next version, on ``condition``."""
-        expression.names["#version"] = "version"
-        expression.values[":one"] = {"N": "1"}
-        return {
-            "TableName": self._customers,
-            "Key": self._customer_key(customer_id),
-            "UpdateExpression": expression.update_expression + " ADD #version :one",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": expression.names,
-            "ExpressionAttributeValues": expression.values,
-        }
-
     def _transact(self, items: list[TransactWriteItemTypeDef], *, conflict_on: tuple[int, ...]) -> None:
         """One transaction; a failed condition on an item of ``conflict_on`` means "changed since read"."""
         with store_errors():
@@ -422,11 +333,11 @@ class DynamoDBCustomerRepository(CustomerRepository):
         owners: list[int] = []  # the write each item belongs to
         for position, write in enumerate(writes):
             if isinstance(write, NewCustomerWrite):
-                made = self._create_items(write.customer, stamp, write.idempotency)
+                made = self._requests.create_items(write.customer, stamp, write.idempotency)
             elif isinstance(write, ChangeWrite):
-                made = self._change_items(write.current, write.changes, stamp, write.removals)
+                made = self._requests.change_items(write.current, write.changes, stamp, write.removals)
             else:
-                made = self._delete_items(write.current, stamp, write.purge_at)
+                made = self._requests.delete_items(write.current, stamp, write.purge_at)
             items.extend(made)
             owners.extend([position] * len(made))
         with store_errors():
@@ -452,52 +363,13 @@ class DynamoDBCustomerRepository(CustomerRepository):
         return WriteConflict()  # changed since read (or a new id taken, which a UUID4 never is)
 
     def claim_batch(self, record: BatchRecord) -> BatchRecord | None:
-        claim = key_claim(
-            self._idempotency,
-            {
-                IDEMPOTENCY_RECORDS.hash_key: record.key,
-                "fingerprint": record.fingerprint,
-                IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
-            },
-        )
-        claim["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # a taken key's record, without a read
-        with store_errors():
-            try:
-                self._client.put_item(**claim)
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                old: dict[str, Any] = dict(error.response.get("Item") or {})  # type: ignore[call-overload]
-                outcomes = old.get("outcomes")
-                return BatchRecord(
-                    record.key,
-                    str(old.get("fingerprint", {}).get("S", "")),
-                    None if outcomes is None else value_of(outcomes),
-                    int(old.get(IDEMPOTENCY_EXPIRY_ATTRIBUTE, {}).get("N", "0")),
-                )
-        return None
+        return self._ledger.claim(record)
 
     def finish_batch(self, record: BatchRecord) -> None:
-        with store_errors():
-            self._client.put_item(
-                TableName=self._idempotency,
-                Item=to_item(
-                    {
-                        IDEMPOTENCY_RECORDS.hash_key: record.key,
-                        "fingerprint": record.fingerprint,
-                        "outcomes": record.outcomes,
-                        IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
-                    }
-                ),
-            )
+        self._ledger.finish(record)
 
     def release_batch(self, key: str) -> None:
-        with store_errors():
-            self._client.delete_item(
-                TableName=self._idempotency,
-                Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
-                ConditionExpression="attribute_not_exists(outcomes)",
-            )
+        self._ledger.release(key)
 
     def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
         return self._lister.page(where, limit, position)
@@ -508,32 +380,9 @@ class DynamoDBCustomerRepository(CustomerRepository):
     def _read(self, customer_id: str) -> dict[str, Any] | None:
         with store_errors():
             response = self._client.get_item(
-                TableName=self._customers, Key=self._customer_key(customer_id), ConsistentRead=True
+                TableName=self._customers, Key=self._requests.customer_key(customer_id), ConsistentRead=True
             )
         return response.get("Item")
-
-    def _customer_key(self, customer_id: str) -> dict[str, Any]:
-        return {CUSTOMERS.hash_key: {"S": customer_id}}
-
-    def _email_key(self, address: str) -> dict[str, Any]:
-        return {CUSTOMER_EMAILS.hash_key: {"S": email_key(address)}}
-
-    def _claim_email(self, address: str, customer_id: str) -> PutTypeDef:
-        return {
-            "TableName": self._emails,
-            "Item": {**self._email_key(address), "customer_id": {"S": customer_id}},
-            "ConditionExpression": "attribute_not_exists(email_key)",
-            # A taken address's claim comes back with the cancellation: who holds it, without a read.
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-    def _release_email(self, current: Customer) -> DeleteTypeDef:
-        return {
-            "TableName": self._emails,
-            "Key": {CUSTOMER_EMAILS.hash_key: {"S": self._held_claim(current)}},
-            "ConditionExpression": "attribute_not_exists(email_key) OR customer_id = :id",
-            "ExpressionAttributeValues": {":id": {"S": current["customer_id"]}},
-        }
 
     def _held_claim(self, current: Customer) -> str:
         """The claim's key: the canonical address, or (a Unicode domain, an "ß") maybe the older rules' one.
@@ -546,32 +395,3 @@ class DynamoDBCustomerRepository(CustomerRepository):
             return canonical
         item = self._read(current["customer_id"]) or {}
         return str(item.get(BY_EMAIL.hash_key, {}).get("S") or legacy)
-
-    def _update_request(
-        self,
-        customer_id: str,
-        changes: CustomerChanges,
-        stamp: Stamp,
-        expected_version: int | None,
-        write_id: str | None = None,
-        current: Customer | None = None,
-        removals: frozenset[str] = frozenset(),
-    ) -> UpdateTypeDef:
-        """The customer's UpdateItem, its index keys and search terms re-derived (from ``current`` when given).
-
-        A removed field takes its index key with it (a customer without a state is in no state's index).
-        """
-        if current is not None:
-            keys = derived_keys(after_write(current, changes, stamp, removals))
-        else:
-            keys = changed_keys(customer_id, {**changes, "updated_at": stamp.at})
-        expression = stamp_expression(stamp, write_id).set_all({**changes, **keys})
-        expression.remove(*sorted(removals), *removed_keys(removals))
-        condition = (
-            f"attribute_exists(customer_id) AND {LIVE_ONLY}"
-            " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"
-        )
-        if expected_version is not None:
-            condition += " AND #version = :expected"
-            expression.values[":expected"] = {"N": str(expected_version)}
-        return self._versioned_update(customer_id, expression, condition)

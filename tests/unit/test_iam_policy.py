@@ -78,6 +78,13 @@ def exercise_every_data_path(api: Api, deliver: Callable[[], object] = deliver_c
     api.put(f"/customers/{cid}", {"city": "Oslo"})
     api.put(f"/customers/{cid}", {"city": "Rome"}, headers={**JSON, "If-Match": '"1"'})  # stale: re-read
     api.put(f"/customers/{cid}", {"email_address": "moved.policy@example.com"})
+    api.request("PATCH", f"/customers/{cid}", {"state": None}, headers={"Content-Type": "application/merge-patch+json"})
+    upsert = {"op": "upsert", "body": {**new_customer(), "email_address": "moved.policy@example.com"}}
+    atomic = {"operations": [upsert, {"op": "create", "body": new_customer()}], "atomic": True}
+    api.post("/customers/batch", {"operations": [upsert]}, headers={**JSON, "Idempotency-Key": "policy-batch"})
+    api.post("/customers/batch", atomic, headers={**JSON, "Idempotency-Key": "policy-atomic"})
+    rejected = {"operations": [{"op": "delete", "customer_id": str(uuid.uuid4())}], "atomic": True}
+    api.post("/customers/batch", rejected, headers={**JSON, "Idempotency-Key": "policy-rejected"})  # released
     api.delete(f"/customers/{cid}")
     api.post(f"/customers/{cid}/restore")
     api.get(f"/customers/{cid}/history")
