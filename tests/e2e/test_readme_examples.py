@@ -34,6 +34,8 @@ def test_readme_examples_cover_every_endpoint() -> None:
         r"curl -i http://\S+/customers\n",
         r"curl -i http://\S+/customers/[0-9a-f-]{36}",
         r"-X PUT \S+/customers/[0-9a-f-]{36}",
+        r"-X PATCH \S+/customers/[0-9a-f-]{36}",
+        r"-X POST \S+/customers/batch",
         r"-X DELETE \S+/customers/[0-9a-f-]{36}",
         r"next_token=",
         r"-X POST \S+/customers/[0-9a-f-]{36}/restore",
