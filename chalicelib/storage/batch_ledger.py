@@ -66,9 +66,14 @@ class BatchLedger:
             )
 
     def release(self, key: str) -> None:
+        """Delete the claim of a batch that wrote nothing; a finished batch's record stays."""
         with store_errors():
-            self._client.delete_item(
-                TableName=self._table,
-                Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
-                ConditionExpression="attribute_not_exists(outcomes)",
-            )
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
+                    ConditionExpression="attribute_not_exists(outcomes)",
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise

@@ -20,7 +20,16 @@ from moto import mock_aws
 
 from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
 from chalicelib.customers.model import Customer, HistoryEntry, Stamp, StoredCustomer
-from chalicelib.customers.ports import CustomerRepository, HistoryRepository, IdempotencyRecord
+from chalicelib.customers.ports import (
+    BatchRecord,
+    ChangeWrite,
+    CustomerRepository,
+    DeleteWrite,
+    HistoryRepository,
+    IdempotencyRecord,
+    NewCustomerWrite,
+    WritesRefused,
+)
 from chalicelib.customers.search import customer_terms
 from chalicelib.customers.service import utc_now
 from chalicelib.storage.history import DynamoDBHistoryRepository
@@ -129,6 +138,73 @@ def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
         idempotency_key="key-1",
         search_terms=customer_terms(ada),
     )
+
+
+def test_an_update_that_changes_nothing_writes_nothing_and_a_removal_takes_the_field(stores: Stores) -> None:
+    ada = created(stores)
+    customer_id = ada["customer_id"]
+    unchanged = {"customer_status": ada["customer_status"], "lifetime_value": ada["lifetime_value"]}
+    same = stores.customers.update(customer_id, unchanged, LATER)
+    assert same == ada
+    assert stores.customers.update(customer_id, {}, LATER, removals=frozenset({"date_of_birth"})) == ada
+    assert read(stores, customer_id).version == 1
+
+    stores.customers.update(customer_id, {"state": "IL"}, LATER)
+    removed = stores.customers.update(customer_id, {}, LATER, removals=frozenset({"state"}), expected_version=2)
+    assert "state" not in removed
+    assert removed["version"] == 3
+    assert read(stores, customer_id).customer == removed
+    with pytest.raises(WriteConflict):  # a no-op at a version it no longer has
+        stores.customers.update(customer_id, unchanged, LATER, expected_version=1)
+
+
+def test_the_holder_of_an_address_is_found_in_any_spelling_until_it_is_deleted(stores: Stores) -> None:
+    ada = created(stores)
+    assert stores.customers.holder_of("ADA@Example.com") == ada["customer_id"]
+    assert stores.customers.holder_of("nobody@example.com") is None
+    deleted(stores, ada)
+    assert stores.customers.holder_of("ada@example.com") is None
+
+
+def test_an_atomic_write_applies_everything_or_names_each_failure_and_writes_nothing(stores: Stores) -> None:
+    ada, eve = created(stores), created(stores, email="eve@example.com")
+    bob = a_customer(email_address="bob@example.com")
+    taken = a_customer(email_address="EVE@example.com")
+    stale = {**ada, "version": 7}
+    with pytest.raises(WritesRefused) as refused:
+        stores.customers.write_atomically(
+            [NewCustomerWrite(bob), NewCustomerWrite(taken), ChangeWrite(stale, {"city": "Oslo"})], LATER
+        )
+    assert set(refused.value.failures) == {1, 2}
+    assert isinstance(refused.value.failures[1], EmailAlreadyInUse)
+    assert refused.value.failures[1].holder == eve["customer_id"]
+    assert isinstance(refused.value.failures[2], WriteConflict)
+    assert stores.customers.read(bob["customer_id"]) is None
+    assert read(stores, ada["customer_id"]).version == 1
+
+    stores.customers.write_atomically(
+        [NewCustomerWrite(bob), ChangeWrite(ada, {"city": "Oslo"}), DeleteWrite(eve, int(time.time()) + 60)], LATER
+    )
+    assert read(stores, bob["customer_id"]).customer == bob
+    assert (read(stores, ada["customer_id"]).customer or {}).get("city") == "Oslo"
+    assert read(stores, eve["customer_id"]).deleted_at == LATER.at
+    assert stores.customers.holder_of("eve@example.com") is None
+
+
+def test_a_batch_claim_holds_until_it_lapses_and_is_released_or_finished(stores: Stores) -> None:
+    now = int(time.time())
+    claim = BatchRecord("batch k1", "print", None, now + 60)
+    assert stores.customers.claim_batch(claim) is None
+    assert stores.customers.claim_batch(replace(claim, fingerprint="other")) == claim
+    stores.customers.release_batch("batch k1")
+    assert stores.customers.claim_batch(replace(claim, fingerprint="other")) is None
+    done = BatchRecord("batch k1", "other", [{"kind": "create", "result": "created", "customer_id": "x"}], now + 600)
+    stores.customers.finish_batch(done)
+    stores.customers.release_batch("batch k1")  # a finished batch is kept
+    assert stores.customers.claim_batch(claim) == done
+    lapsed = BatchRecord("batch k2", "print", None, now - 1)
+    assert stores.customers.claim_batch(lapsed) is None
+    assert stores.customers.claim_batch(replace(lapsed, expires_at=now + 60)) is None  # the lapsed claim is taken over
 
 
 def test_updates_of_a_customer_that_is_not_live_are_customer_not_found(stores: Stores) -> None:
