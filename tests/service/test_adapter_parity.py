@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
-from chalicelib.customers.model import Customer, HistoryEntry, Stamp, StoredCustomer
+from chalicelib.customers.model import Customer, CustomerChanges, HistoryEntry, Stamp, StoredCustomer
 from chalicelib.customers.ports import (
     BatchRecord,
     ChangeWrite,
@@ -143,7 +143,7 @@ def test_create_delete_and_restore_leave_the_same_items(stores: Stores) -> None:
 def test_an_update_that_changes_nothing_writes_nothing_and_a_removal_takes_the_field(stores: Stores) -> None:
     ada = created(stores)
     customer_id = ada["customer_id"]
-    unchanged = {"customer_status": ada["customer_status"], "lifetime_value": ada["lifetime_value"]}
+    unchanged: CustomerChanges = {"customer_status": ada["customer_status"], "lifetime_value": ada["lifetime_value"]}
     same = stores.customers.update(customer_id, unchanged, LATER)
     assert same == ada
     assert stores.customers.update(customer_id, {}, LATER, removals=frozenset({"date_of_birth"})) == ada
@@ -170,7 +170,7 @@ def test_an_atomic_write_applies_everything_or_names_each_failure_and_writes_not
     ada, eve = created(stores), created(stores, email="eve@example.com")
     bob = a_customer(email_address="bob@example.com")
     taken = a_customer(email_address="EVE@example.com")
-    stale = {**ada, "version": 7}
+    stale: Customer = {**ada, "version": 7}
     with pytest.raises(WritesRefused) as refused:
         stores.customers.write_atomically(
             [NewCustomerWrite(bob), NewCustomerWrite(taken), ChangeWrite(stale, {"city": "Oslo"})], LATER
@@ -186,7 +186,9 @@ def test_an_atomic_write_applies_everything_or_names_each_failure_and_writes_not
         [NewCustomerWrite(bob), ChangeWrite(ada, {"city": "Oslo"}), DeleteWrite(eve, int(time.time()) + 60)], LATER
     )
     assert read(stores, bob["customer_id"]).customer == bob
-    assert (read(stores, ada["customer_id"]).customer or {}).get("city") == "Oslo"
+    changed = read(stores, ada["customer_id"]).customer
+    assert changed is not None
+    assert changed.get("city") == "Oslo"
     assert read(stores, eve["customer_id"]).deleted_at == LATER.at
     assert stores.customers.holder_of("eve@example.com") is None
 
