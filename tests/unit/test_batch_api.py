@@ -309,6 +309,27 @@ class TestBatchOrdering:
         assert items[1]["customer"]["customer_id"] == items[0]["customer"]["customer_id"]
         assert len(all_customers(api)) == 1
 
+    def test_an_upsert_by_address_and_operations_by_id_on_its_holder_apply_in_input_order(self, api: Api) -> None:
+        """The upsert names the customer by its address, the others by its id: still one customer, one order.
+
+        Fifteen such customers in one batch, so operations that ran side by side would show in some of them.
+        """
+        customers = [create(api) for _ in range(15)]
+        operations: list[dict[str, Any]] = []
+        for customer in customers:
+            operations += [
+                update_op(customer, {"city": "First"}),
+                upsert_op(email_address=customer["email_address"], city="Second"),
+                delete_op(customer),
+            ]
+        items = results(batch(api, operations), len(operations))
+        assert statuses(items) == [200, 200, 204] * len(customers)
+        upserts = [items[3 * n + 1]["customer"] for n in range(len(customers))]
+        assert [(c["customer_id"], c["version"], c["city"]) for c in upserts] == [
+            (customer["customer_id"], 3, "Second") for customer in customers
+        ]
+        assert all_customers(api) == []
+
     def test_each_update_sees_the_version_the_one_before_produced(self, api: Api) -> None:
         customer = create(api)
         operations = [
@@ -415,6 +436,14 @@ class TestAtomicBatch:
         operations = [create_op(), upsert_op(email_address=holder["email_address"], first_name=None)]
         response = batch(api, operations, atomic=True)
         batch_failed(response, 400, 2, {1: (400, "validation_error")})
+        assert snapshot() == before
+
+    def test_an_upsert_of_the_address_of_a_customer_another_operation_names_by_id_is_400(self, api: Api) -> None:
+        customer = create(api)
+        operations = [update_op(customer, {"city": "P"}), upsert_op(email_address=customer["email_address"], city="Q")]
+        before = snapshot()
+        error = assert_error(batch(api, operations, atomic=True), 400, "validation_error", "operations")
+        assert set(error["details"]["operations"]) == {"1"}
         assert snapshot() == before
 
     def test_the_largest_atomic_batch_of_creates_fits_in_one_transaction(self, api: Api) -> None:
