@@ -212,7 +212,68 @@ CORPUS: list[Hostile] = [
     Hostile("token_over_long", "GET", "/customers?next_token=" + "A" * 5000),
     Hostile("token_expression", "GET", "/customers?next_token=%7B%22customer_id%22%3A%20%7B%22S%22%3A%20%22%22%7D%7D"),
     # Methods
-    Hostile("patch_method", "PATCH", "/customers/{id}", _json({"city": "x"}), status=405),
+    Hostile("patch_on_collection", "PATCH", "/customers", _json({"city": "x"}), status=405),
+    Hostile("batch_get_method", "GET", "/customers/batch", status=405),
+    # Merge patches (PATCH /customers/{id})
+    Hostile("patch_null_required", "PATCH", "/customers/{id}", _json({"first_name": None, "city": "x"})),
+    Hostile("patch_null_defaulted", "PATCH", "/customers/{id}", _json({"customer_status": None})),
+    Hostile("patch_empty", "PATCH", "/customers/{id}", _json({})),
+    Hostile("patch_read_only", "PATCH", "/customers/{id}", _json({"version": None})),
+    Hostile(
+        "patch_json_patch_document",
+        "PATCH",
+        "/customers/{id}",
+        _json([{"op": "remove", "path": "/city"}]),
+        code="invalid_body",
+    ),
+    Hostile(
+        "patch_text_plain",
+        "PATCH",
+        "/customers/{id}",
+        _json({"city": None}),
+        headers={"Content-Type": "text/plain"},
+        status=415,
+    ),
+    Hostile(
+        "patch_stale_if_match",
+        "PATCH",
+        "/customers/{id}",
+        _json({"city": "x"}),
+        headers={**JSON_TYPE, "If-Match": '"99"'},
+        status=412,
+    ),
+    # Batches refused as a whole
+    Hostile("batch_array", "POST", "/customers/batch", _json([{"op": "create", "body": VALID}]), code="invalid_body"),
+    Hostile("batch_no_operations", "POST", "/customers/batch", _json({"operations": []})),
+    Hostile("batch_unknown_op", "POST", "/customers/batch", _json({"operations": [{"op": "merge", "body": VALID}]})),
+    Hostile(
+        "batch_over_limit",
+        "POST",
+        "/customers/batch",
+        _json({"operations": [{"op": "delete", "customer_id": "{id}"}] * 101}),
+    ),
+    Hostile(
+        "batch_atomic_same_customer",
+        "POST",
+        "/customers/batch",
+        _json({"operations": [{"op": "delete", "customer_id": "{id}"}] * 2, "atomic": True}),
+    ),
+    Hostile(
+        "batch_atomic_failing",
+        "POST",
+        "/customers/batch",
+        _json(
+            {
+                "operations": [
+                    {"op": "create", "body": VALID},
+                    {"op": "delete", "customer_id": "{id}", "if_match": '"99"'},
+                ],
+                "atomic": True,
+            }
+        ),
+        status=409,
+        code="batch_failed",
+    ),
     # History, events, restore, export, erasure
     Hostile("history_bad_id", "GET", "/customers/12345/history"),
     Hostile("history_limit_zero", "GET", "/customers/{id}/history?limit=0"),
