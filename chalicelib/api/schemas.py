@@ -214,7 +214,9 @@ def load_customer_changes(body: Any) -> CustomerChanges:
     try:
         return cast(CustomerChanges, _load(CUSTOMER, body, partial=True))
     except ValidationFailed as failed:
-        nulls = {name for name, value in body.items() if value is None and name in REMOVABLE_FIELDS}
+        nulls = set()
+        if isinstance(body, Mapping):
+            nulls = {name for name, value in body.items() if value is None and name in REMOVABLE_FIELDS}
         if nulls:
             failed.details.update({name: [_NULL_IN_PUT] for name in nulls})
         raise

@@ -24,6 +24,7 @@ from chalicelib.customers.bulk import (
 )
 from chalicelib.customers.errors import (
     DomainError,
+    EmailAlreadyInUse,
     IdempotencyKeyReused,
     RequestInProgress,
     ValidationFailed,
@@ -121,8 +122,12 @@ class Batches:
     ) -> list[Outcome]:
         if atomic:
             return self._atomically(operations, batch_key, origin)
+        addresses = set().union(*(operation.addresses() for operation in operations))
         return run_grouped(
-            operations, lambda index, operation: self._apply(index, operation, batch_key, origin), workers=WORKERS
+            operations,
+            lambda index, operation: self._apply(index, operation, batch_key, origin),
+            holders=self._repository.holders_of(addresses),
+            workers=WORKERS,
         )
 
     def _replayed(self, operations: Sequence[Operation], records: list[dict[str, Any]]) -> list[Outcome]:
@@ -216,6 +221,8 @@ class Batches:
                 writes.append(write)
                 operation_of.append(index)
         if failures:
+            # Nothing will be written; the transaction would also have refused any address taken.
+            failures.update(self._taken_addresses(writes, operation_of))
             raise BatchRejected(failures, len(operations))
         _refuse_shared_items(writes, operation_of)
         if writes:
@@ -228,6 +235,22 @@ class Batches:
                 failed = {operation_of[position]: error for position, error in refused.failures.items()}
                 raise BatchRejected(failed, len(operations)) from None
         return outcomes
+
+    def _taken_addresses(self, writes: list[PlannedWrite], operation_of: list[int]) -> dict[int, DomainError]:
+        """The planned writes whose new address another customer holds: a rejected batch names them too."""
+        claims = {}
+        for write, index in zip(writes, operation_of, strict=True):
+            if isinstance(write, NewCustomerWrite):
+                claims[index] = (write.customer["customer_id"], write.customer["email_address"])
+            elif isinstance(write, ChangeWrite) and "email_address" in write.changes:
+                claims[index] = (write.current["customer_id"], write.changes["email_address"])
+        holders = self._repository.holders_of({email_key(address) for _, address in claims.values()})
+        taken: dict[int, DomainError] = {}
+        for index, (customer_id, address) in claims.items():
+            holder = holders.get(email_key(address))
+            if holder is not None and holder != customer_id:
+                taken[index] = EmailAlreadyInUse(holder)
+        return taken
 
     def _plan(
         self, index: int, operation: Operation, batch_key: str | None, stamp: Stamp

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,13 +44,11 @@ class Operation:
     preconditions: Preconditions = UNCONDITIONAL
     invalid: ValidationFailed | None = None
 
-    def touches(self) -> set[str]:
-        """The customers it may touch, by id and by canonical address: operations sharing one run in order."""
-        keys = set() if self.customer_id is None else {f"id {self.customer_id}"}
-        addresses = [self.patch.changes.get("email_address") if self.patch else None]
-        addresses.append(self.new["email_address"] if self.new else None)
-        keys.update(f"email {email_key(address)}" for address in addresses if address is not None)
-        return keys
+    def addresses(self) -> set[str]:
+        """The canonical email addresses it names (to create, to upsert by, or to move a customer to)."""
+        named = [self.patch.changes.get("email_address") if self.patch else None]
+        named.append(self.new["email_address"] if self.new else None)
+        return {email_key(address) for address in named if address is not None}
 
 
 @dataclass(frozen=True)
@@ -77,11 +75,13 @@ class BatchRejected(DomainError):
         return any(isinstance(error, ValidationFailed) for error in self.failures.values())
 
 
-def in_order_groups(operations: Sequence[Operation]) -> list[list[int]]:
-    """The operations' indexes in groups that share a customer, each group in input order.
+def in_order_groups(operations: Sequence[Operation], holders: Mapping[str, str]) -> list[list[int]]:
+    """The operations' indexes in groups that may touch the same customer, each group in input order.
 
-    Union-find over the keys each operation touches: an update that moves a customer to an
-    address joins the group of every other operation on that address.
+    An operation touches the customer it names by id, every address it names, and the customer
+    holding each of those addresses now (``holders``, canonical address -> id): so an upsert by
+    address and a delete by id of that address's holder share a group, and so do a create and
+    the delete that frees its address. Union-find over those keys.
     """
     parent = list(range(len(operations)))
 
@@ -93,7 +93,9 @@ def in_order_groups(operations: Sequence[Operation]) -> list[list[int]]:
 
     first_with: dict[str, int] = {}
     for index, operation in enumerate(operations):
-        for key in operation.touches():
+        addresses = operation.addresses()
+        ids = {operation.customer_id, *(holders.get(address) for address in addresses)} - {None}
+        for key in {*(f"id {name}" for name in ids), *(f"email {address}" for address in addresses)}:
             other = first_with.setdefault(key, index)
             parent[root(index)] = root(other)
     groups: dict[int, list[int]] = {}
@@ -103,7 +105,11 @@ def in_order_groups(operations: Sequence[Operation]) -> list[list[int]]:
 
 
 def run_grouped(
-    operations: Sequence[Operation], apply: Callable[[int, Operation], Outcome], *, workers: int
+    operations: Sequence[Operation],
+    apply: Callable[[int, Operation], Outcome],
+    *,
+    holders: Mapping[str, str],
+    workers: int,
 ) -> list[Outcome]:
     """Every operation through ``apply``: groups side by side, each group in order; outcomes in input order.
 
@@ -115,7 +121,7 @@ def run_grouped(
         for index in group:
             outcomes[index] = apply(index, operations[index])
 
-    groups = in_order_groups(operations)
+    groups = in_order_groups(operations, holders)
     if workers <= 1 or len(groups) == 1:
         for group in groups:
             run(group)

@@ -135,6 +135,10 @@ class CustomerRepository(ABC):
         """The id of the live customer whose email claim this address is (canonical form), or None."""
 
     @abstractmethod
+    def holders_of(self, addresses: Collection[str]) -> dict[str, str]:
+        """Which live customer holds each of these canonical addresses (those nobody holds are left out)."""
+
+    @abstractmethod
     def update(
         self,
         customer_id: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.storage import listing
 from chalicelib.storage.batch_ledger import BatchLedger
 from chalicelib.storage.customer_requests import CustomerRequests, require_a_difference
+from chalicelib.storage.email_claims import EmailClaims
 from chalicelib.storage.items import (
     DELETED_AT,
     DERIVED_KEYS,
@@ -106,6 +108,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
         self._lister = Lister(client, customers_table, search_table)
         self._requests = CustomerRequests(customers_table, emails_table, idempotency_table, self._held_claim)
         self._ledger = BatchLedger(client, idempotency_table)
+        self._claims = EmailClaims(client, emails_table)
 
     @classmethod
     def from_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBCustomerRepository:
@@ -144,12 +147,10 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 raise
 
     def holder_of(self, email_address: str) -> str | None:
-        with store_errors():
-            response = self._client.get_item(
-                TableName=self._emails, Key=self._requests.email_key(email_address), ConsistentRead=True
-            )
-        item = response.get("Item")
-        return None if item is None else str(item["customer_id"]["S"])
+        return self._claims.holder_of(email_address)
+
+    def holders_of(self, addresses: Collection[str]) -> dict[str, str]:
+        return self._claims.holders_of(addresses)
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         with store_errors():

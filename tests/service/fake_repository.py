@@ -37,7 +37,7 @@ is still the erased customer's.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -82,6 +82,7 @@ Method = Literal[
     "create",
     "idempotency_record",
     "holder_of",
+    "holders_of",
     "update",
     "apply_changes",
     "write_atomically",
@@ -142,6 +143,10 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         if record is None or record.expires_at < self._clock().timestamp():
             return None
         return copy.deepcopy(record)
+
+    def holders_of(self, addresses: Collection[str]) -> dict[str, str]:
+        self._enter("holders_of")
+        return {address: self._email_claims[address] for address in addresses if address in self._email_claims}
 
     def holder_of(self, email_address: str) -> str | None:
         self._enter("holder_of")
