@@ -56,6 +56,7 @@ class Settings:
     parked_records_dir: str | None  # the same, as files (the local stack)
     stream_max_attempts: int
     default_phone_region: str  # the country of phone numbers typed without a +
+    batch_workers: int  # operations of different customers a batch runs at once
 
     def table(self, spec: TableSpec) -> str:
         """This stage's name of the table ``spec`` describes."""
@@ -175,6 +176,7 @@ def get_settings() -> Settings:
         # How often the consumer tries a record before parking it (Lambda's own retries stop later).
         stream_max_attempts=_int("STREAM_MAX_ATTEMPTS", 3),
         default_phone_region=_phone_region(),
+        batch_workers=_int("BATCH_WORKERS", 8),
     )
 
 

@@ -79,6 +79,7 @@ def _build(settings: Settings) -> Components:
         restore_window_days=settings.restore_window_days,
         count=count,
         phone_region=settings.default_phone_region,
+        batch_workers=settings.batch_workers,
     )
     return Components(settings, client, repository, service)
 

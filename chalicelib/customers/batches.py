@@ -49,7 +49,6 @@ BATCH_SCOPE = "POST /customers/batch"
 # How long a keyed batch's claim holds while it runs: a retry within it hears "in progress"; one
 # after it (the first attempt died) runs the batch again, its creates protected by their own keys.
 BATCH_LEASE_SECONDS = 120
-WORKERS = 8  # operations of different customers in flight at once
 _METRICS = {"created": "CustomersCreated", "updated": "CustomersUpdated", "deleted": "CustomersDeleted"}
 
 
@@ -83,9 +82,10 @@ def _recorded_error(record: dict[str, Any], operation: Operation) -> DomainError
 
 
 class Batches:
-    def __init__(self, service: CustomerService, repository: CustomerRepository) -> None:
+    def __init__(self, service: CustomerService, repository: CustomerRepository, *, workers: int) -> None:
         self._service = service
         self._repository = repository
+        self._workers = workers  # operations of different customers in flight at once
 
     def run(
         self, operations: Sequence[Operation], *, atomic: bool, idempotency_key: str | None, origin: Origin
@@ -127,7 +127,7 @@ class Batches:
             operations,
             lambda index, operation: self._apply(index, operation, batch_key, origin),
             holders=self._repository.holders_of(addresses),
-            workers=WORKERS,
+            workers=self._workers,
         )
 
     def _replayed(self, operations: Sequence[Operation], records: list[dict[str, Any]]) -> list[Outcome]:

@@ -101,6 +101,7 @@ class CustomerService:
         clock: Callable[[], datetime] = utc_now,
         count: Callable[[str], None] = _no_metrics,
         phone_region: str = "US",
+        batch_workers: int = 8,
     ) -> None:
         self._repository = repository
         self._phone_region = phone_region  # where a phone number without a country code is
@@ -110,7 +111,7 @@ class CustomerService:
         self._clock = clock
         self.count = count  # business metrics; a batch counts its operations as their own routes do
         self._lifecycle = Lifecycle(repository, clock)
-        self._batches = Batches(self, repository)
+        self._batches = Batches(self, repository, workers=batch_workers)
         self.upserts = Upserts(self, repository, self._lifecycle)
         # Tied to the store, so a token from another stage or deployment never verifies here.
         self._list_scope = f"customers:list:{repository.name}"

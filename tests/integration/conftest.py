@@ -21,5 +21,7 @@ def dynamodb_local() -> Iterator[DynamoDBLocal]:
 def api(monkeypatch: pytest.MonkeyPatch, dynamodb_local: DynamoDBLocal) -> Iterator[Api]:
     """The API over the real DynamoDB Local, with tables of its own for each test."""
     monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", dynamodb_local.endpoint)
-    with api_on(monkeypatch, stage_environment_for(uuid.uuid4().hex[:12])) as api:
+    # DynamoDB Local is thread-safe: batches run with the default workers here (moto's tier runs one at a time).
+    environment = {**stage_environment_for(uuid.uuid4().hex[:12]), "BATCH_WORKERS": "8"}
+    with api_on(monkeypatch, environment) as api:
         yield api

@@ -36,6 +36,11 @@ def stage_environment_for(suffix: str) -> dict[str, str]:
         # No bus unless a test makes one, and a settle window short enough to read the feed at once.
         "EVENT_BUS_NAME": "",
         "EVENTS_SETTLE_SECONDS": "0.05",
+        # moto's in-memory DynamoDB is not thread-safe (its transact_write_items deep-copies the
+        # tables while another thread writes them: "dictionary changed size during iteration"),
+        # so on moto a batch runs one operation at a time. DynamoDB and DynamoDB Local are, and
+        # the integration and e2e tiers run batches with the default 8 workers.
+        "BATCH_WORKERS": "1",
     }
 
 
