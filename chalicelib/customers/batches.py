@@ -71,7 +71,7 @@ def _error_types() -> dict[str, type[DomainError]]:
 def _recorded_error(record: dict[str, Any], operation: Operation) -> DomainError:
     """The error a recorded outcome had; a validation failure is worked out again from the same body.
 
-    (Validation messages may quote the input, so the record keeps only that it was one.)
+    (Validation details may quote the input, so the record keeps only that it was one: see bulk.outcome_record.)
     """
     if record["type"] == ValidationFailed.__name__:
         return operation.invalid or operation.cannot_create or ValidationFailed("Invalid request body.")
