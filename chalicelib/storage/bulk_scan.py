@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.customers.model import Customer
+from chalicelib.customers.model import RESPONSE_FIELDS, Customer
 from chalicelib.storage.items import LIVE_ONLY, customer_from_item
 from chalicelib.storage.store_errors import error_code
 
@@ -34,6 +34,8 @@ DEFAULT_SEGMENTS = 4
 # reader writes one, few enough that memory stays a handful of pages whatever the table's size.
 QUEUED_PAGES_PER_SEGMENT = 2
 _POLL_SECONDS = 0.2  # how often a blocked segment checks whether the reader went away
+# Placeholders for every field's name: several (state, version, ...) are DynamoDB reserved words.
+_NAMES = {f"#f{position}": name for position, name in enumerate(RESPONSE_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,23 @@ def missing_tables(client: DynamoDBClient, tables: list[str]) -> list[str]:
     return missing
 
 
+def scan_request(table: str, segment: int, segments: int) -> dict[str, Any]:
+    """One segment's Scan: live customers only, and only their fields.
+
+    The projection leaves out what storage keeps beside the fields (index keys, search
+    terms, write stamps), more than half of each item: DynamoDB still reads (and bills)
+    whole items, but sends and parses half as much, and the Scan runs half again faster.
+    """
+    return {
+        "TableName": table,
+        "Segment": segment,
+        "TotalSegments": segments,
+        "FilterExpression": LIVE_ONLY,
+        "ProjectionExpression": ", ".join(_NAMES),
+        "ExpressionAttributeNames": _NAMES,
+    }
+
+
 def live_customers(
     client: DynamoDBClient, table: str, *, segments: int = DEFAULT_SEGMENTS, page_size: int | None = None
 ) -> Generator[list[Customer], None, None]:
@@ -86,8 +105,7 @@ def live_customers(
         return False
 
     def walk(segment: int) -> None:
-        request: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": segments}
-        request["FilterExpression"] = LIVE_ONLY
+        request = scan_request(table, segment, segments)
         if page_size is not None:
             request["Limit"] = page_size
         try:

@@ -203,16 +203,17 @@ def _cell(name: str, value: Any) -> str:
 class Writer:
     """Customers into an open file, one line each, in the format asked for."""
 
-    def __init__(self, handle: IO[str], file_format: str) -> None:
+    def __init__(self, handle: IO[str], file_format: str, columns: tuple[str, ...] = COLUMNS) -> None:
         self.handle = handle
         self.format = file_format
+        self.columns = columns  # a CSV's; a JSON line is always the API's whole representation
         self._csv = csv.writer(handle, lineterminator="\n") if file_format == "csv" else None
         if self._csv is not None:
-            self._csv.writerow(COLUMNS)
+            self._csv.writerow(columns)
 
     def write(self, customers: list[Any]) -> None:
         if self._csv is not None:
-            self._csv.writerows([_cell(name, customer.get(name)) for name in COLUMNS] for customer in customers)
+            self._csv.writerows([_cell(name, customer.get(name)) for name in self.columns] for customer in customers)
             return
         self.handle.writelines(
             json.dumps(dump_customer(customer), ensure_ascii=False, separators=(",", ":")) + "\n"
