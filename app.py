@@ -19,7 +19,13 @@ from chalicelib.api.access import READ_SCOPE, WRITE_SCOPE, cors_config
 from chalicelib.api.edge import Edge, customer_response, not_modified
 from chalicelib.api.parameters import parse_customer_id, parse_idempotency_key
 from chalicelib.api.representation import dump_customer, dump_entry, dump_event, dump_export
-from chalicelib.api.request_parsing import base_path, query_params, resource_url
+from chalicelib.api.request_parsing import (
+    JSON_MEDIA_TYPE,
+    MERGE_PATCH_MEDIA_TYPE,
+    base_path,
+    query_params,
+    resource_url,
+)
 from chalicelib.api.stream_edge import handle_change_batch
 from chalicelib.config import stream_arn
 from chalicelib.observability import SERVICE, restore_log_level
@@ -71,6 +77,32 @@ def update_customer(customer_id: str) -> Response:
     changes = load_customer_changes(edge.body())
     updated = customer_service().update_customer(customer_id, changes, edge.preconditions(), origin=edge.origin())
     return customer_response(updated)
+
+
+@edge.route(CUSTOMER_PATH, "PATCH", scope=WRITE_SCOPE)
+def patch_customer(customer_id: str) -> Response:
+    from chalicelib.api.schemas import load_patch
+
+    customer_id = parse_customer_id(customer_id)
+    patch = load_patch(edge.body(media_types=(MERGE_PATCH_MEDIA_TYPE, JSON_MEDIA_TYPE)))
+    changed = customer_service().change_customer(customer_id, patch, edge.preconditions(), origin=edge.origin())
+    return customer_response(changed.customer)
+
+
+@edge.route("/customers/batch", "POST", scope=WRITE_SCOPE)
+def batch_customers() -> Response:
+    from chalicelib.api.batch import batch_response, load_batch, rejected_response
+    from chalicelib.customers.bulk import BatchRejected
+
+    key = parse_idempotency_key(edge.request.headers.get("idempotency-key"))
+    batch = load_batch(edge.body())
+    try:
+        result = customer_service().run_batch(
+            batch.operations, atomic=batch.atomic, idempotency_key=key, origin=edge.origin()
+        )
+    except BatchRejected as rejected:
+        return rejected_response(rejected)
+    return batch_response(result.outcomes, replayed=result.replayed)
 
 
 @edge.route(CUSTOMER_PATH, "DELETE", scope=WRITE_SCOPE)

@@ -22,7 +22,7 @@ from chalicelib.api.parameters import refuse_query_params
 from chalicelib.api.preconditions import etag, parse_preconditions
 from chalicelib.api.representation import dump_customer
 from chalicelib.api.request_log import begin, finish
-from chalicelib.api.request_parsing import query_params, read_json_object
+from chalicelib.api.request_parsing import JSON_MEDIA_TYPE, query_params, read_json_object
 from chalicelib.config import get_settings
 from chalicelib.customers.conditions import Preconditions
 from chalicelib.customers.errors import DomainError
@@ -69,8 +69,8 @@ class Edge:
 
         return register
 
-    def body(self) -> dict[str, Any]:
-        return read_json_object(self.request, get_settings().max_body_bytes)
+    def body(self, media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)) -> dict[str, Any]:
+        return read_json_object(self.request, get_settings().max_body_bytes, media_types)
 
     def origin(self) -> Origin:
         """Who is asking: the token's client (client credentials) or user (``sub``), and the request's id."""

@@ -16,6 +16,7 @@ from chalice.app import Request
 from chalicelib.api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
 
 JSON_MEDIA_TYPE = "application/json"
+MERGE_PATCH_MEDIA_TYPE = "application/merge-patch+json"  # RFC 7396: what a PATCH body is
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -38,7 +39,9 @@ def _media_type(header: str) -> tuple[str, dict[str, str]]:
     return media_type.strip().lower(), params
 
 
-def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+def read_json_object(
+    request: Request, max_bytes: int, media_types: tuple[str, ...] = (JSON_MEDIA_TYPE,)
+) -> dict[str, Any]:
     """The body as a dict, or a 413/415/400 domain error that says what is wrong."""
     raw = request.raw_body or b""
     if isinstance(raw, str):
@@ -46,11 +49,12 @@ def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.")
     header = request.headers.get("content-type")
+    accepted = " or ".join(media_types)
     if header is None:
-        raise UnsupportedMediaType("Send the body with Content-Type: application/json.")
+        raise UnsupportedMediaType(f"Send the body with Content-Type: {accepted}.")
     media_type, params = _media_type(header)
-    if media_type != JSON_MEDIA_TYPE or params.get("charset", "utf-8") != "utf-8":
-        raise UnsupportedMediaType(f"Content-Type must be application/json (UTF-8), not {header[:100]!r}.")
+    if media_type not in media_types or params.get("charset", "utf-8") != "utf-8":
+        raise UnsupportedMediaType(f"Content-Type must be {accepted} (UTF-8), not {header[:100]!r}.")
     if raw.startswith(b"\xef\xbb\xbf"):
         raise MalformedBody("The request body must not start with a byte order mark.")
     try:

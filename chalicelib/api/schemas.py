@@ -32,9 +32,12 @@ from chalicelib.customers.criteria import SORTS, Criteria
 from chalicelib.customers.errors import ValidationFailed
 from chalicelib.customers.model import (
     CHANGE_KINDS,
+    REMOVABLE_FIELDS,
     SERVER_FIELDS,
+    WRITABLE_FIELDS,
     CustomerChanges,
     NewCustomer,
+    Patch,
 )
 
 CHANNELS = ("email", "text", "phone")
@@ -200,8 +203,53 @@ def load_new_customer(body: Any) -> NewCustomer:
     return cast(NewCustomer, _load(CUSTOMER, body))
 
 
+_NOT_REMOVABLE = (
+    f"Cannot be removed: send a value. Only {', '.join(REMOVABLE_FIELDS)} may be null (to remove them, in a PATCH)."
+)
+_NULL_IN_PUT = "May not be null in a PUT: to remove this field, send null in a PATCH (application/merge-patch+json)."
+
+
 def load_customer_changes(body: Any) -> CustomerChanges:
-    return cast(CustomerChanges, _load(CUSTOMER, body, partial=True))
+    """A PUT's partial update: null is refused (a PUT never removes), with a pointer to PATCH where it could."""
+    try:
+        return cast(CustomerChanges, _load(CUSTOMER, body, partial=True))
+    except ValidationFailed as failed:
+        nulls = {name for name, value in body.items() if value is None and name in REMOVABLE_FIELDS}
+        if nulls:
+            failed.details.update({name: [_NULL_IN_PUT] for name in nulls})
+        raise
+
+
+def load_patch(body: Mapping[str, Any]) -> Patch:
+    """A merge patch (RFC 7396): the fields sent are set, a removable field sent as null is removed.
+
+    Arrays are values like any other (a new list of channels replaces the old one), and every
+    bad field is named at once, the ones that may not be null among them.
+    """
+    removals = frozenset(name for name, value in body.items() if value is None and name in REMOVABLE_FIELDS)
+    errors: dict[str, Any] = {
+        name: [_NOT_REMOVABLE]
+        for name, value in body.items()
+        if value is None and name in WRITABLE_FIELDS and name not in REMOVABLE_FIELDS
+    }
+    values = {name: value for name, value in body.items() if not (value is None and name in WRITABLE_FIELDS)}
+    changes: dict[str, Any] = {}
+    if values or not (removals or errors):
+        try:
+            changes = _load(CUSTOMER, values, partial=True)
+        except ValidationFailed as failed:
+            errors = {**failed.details, **errors}
+    if errors:
+        raise ValidationFailed("Invalid request body.", details=errors)
+    return Patch(cast(CustomerChanges, changes), removals)
+
+
+def load_new_customer_or_error(body: Mapping[str, Any]) -> NewCustomer | ValidationFailed:
+    """The body as a create (its nulls counted as absent, as a merge patch onto nothing), or why it is not one."""
+    try:
+        return load_new_customer({name: value for name, value in body.items() if value is not None})
+    except ValidationFailed as failed:
+        return failed
 
 
 def load_list_query(params: Mapping[str, list[str]]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from chalicelib.customers import canonical
 
@@ -83,6 +83,9 @@ class Customer(NewCustomer, DerivedFields):
 
 
 WRITABLE_FIELDS = tuple(CustomerChanges.__annotations__)
+# The optional fields without a default: a merge patch may remove them (send null). The others are
+# required or have a default, so a customer without them would not be a customer the API describes.
+REMOVABLE_FIELDS = ("date_of_birth", "address", "city", "state", "postal_code", "phone_number")
 # Each derived field and the writable one it comes from: shown right after it, read-only, erased with it.
 DERIVED_FIELDS = {"phone_number_e164": "phone_number"}
 if set(DERIVED_FIELDS) != set(DerivedFields.__annotations__):
@@ -128,16 +131,47 @@ def names_only(fields: Iterable[str]) -> dict[str, dict[str, None]]:
     return {name: {"from": None, "to": None} for name in fields}
 
 
-def after_write(customer: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+@dataclass(frozen=True)
+class Patch:
+    """A merge patch (RFC 7396) of a customer: the fields to set, and the removable fields to remove."""
+
+    changes: CustomerChanges
+    removals: frozenset[str] = frozenset()
+
+    @property
+    def stored_removals(self) -> frozenset[str]:
+        """What storage removes: the fields named, and what the server derived from them."""
+        derived = {name for name, source in DERIVED_FIELDS.items() if source in self.removals}
+        return self.removals | derived
+
+    def changes_nothing(self, customer: Customer) -> bool:
+        """True when the customer already has every value sent and none of the fields removed.
+
+        Only the client's fields count: what the server derives from them follows them.
+        """
+        current: dict[str, Any] = dict(customer)
+        return all(current.get(name, _ABSENT) == value for name, value in self.changes.items()) and not any(
+            name in current for name in self.removals
+        )
+
+
+_ABSENT = object()
+
+
+def after_write(
+    customer: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str] = frozenset()
+) -> Customer:
     """The customer as a write that bumped its version left it (what storage answers without a read)."""
-    updated: Customer = {
+    updated: dict[str, Any] = {
         **customer,
         **copy.deepcopy(changes),
         "updated_at": stamp.at,
         "updated_by": stamp.by,
         "version": customer["version"] + 1,
     }
-    return updated
+    for name in removals:
+        updated.pop(name, None)
+    return cast(Customer, updated)
 
 
 @dataclass(frozen=True)
@@ -228,6 +262,19 @@ class CustomerPage:
 class CreateResult:
     customer: Customer
     replayed: bool  # True when an Idempotency-Key found the customer an earlier request created
+
+
+@dataclass(frozen=True)
+class Changed:
+    customer: Customer
+    written: bool  # False when the customer already was as asked: nothing was stored
+
+
+@dataclass(frozen=True)
+class Upserted:
+    customer: Customer
+    created: bool  # True when no live customer had the address (or the id) and one was created
+    written: bool  # False for an update that changed nothing, or a create its Idempotency-Key replayed
 
 
 @dataclass(frozen=True)

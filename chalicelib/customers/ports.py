@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.customers.criteria import EVERYONE, Criteria
+from chalicelib.customers.errors import DomainError
 from chalicelib.customers.model import (
     Customer,
     CustomerChanges,
@@ -39,6 +40,56 @@ class IdempotencyRecord:
     customer_id: str
     customer: Customer | None  # the customer as created; None once erased
     expires_at: int
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What an Idempotency-Key of a batch remembers: the request's fingerprint and, once done, its outcomes.
+
+    ``outcomes`` hold no personal data (results, customer ids and errors), so erasing a
+    customer leaves nothing of it here; ``None`` while the batch is still running.
+    """
+
+    key: str
+    fingerprint: str
+    outcomes: list[dict[str, Any]] | None
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class NewCustomerWrite:
+    """Part of an atomic batch: store a new customer and claim its email."""
+
+    customer: Customer
+    idempotency: IdempotencyRecord | None = None
+
+
+@dataclass(frozen=True)
+class ChangeWrite:
+    """Part of an atomic batch: change the customer as read (moving its email claim if the address changes)."""
+
+    current: Customer
+    changes: CustomerChanges
+    removals: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DeleteWrite:
+    """Part of an atomic batch: soft-delete the customer as read, freeing its email."""
+
+    current: Customer
+    purge_at: int
+
+
+PlannedWrite = NewCustomerWrite | ChangeWrite | DeleteWrite
+
+
+class WritesRefused(Exception):
+    """An atomic batch's transaction was cancelled: why, for each write that failed (by its position)."""
+
+    def __init__(self, failures: dict[int, DomainError]) -> None:
+        super().__init__(sorted(failures))
+        self.failures = failures
 
 
 @dataclass(frozen=True)
@@ -80,21 +131,55 @@ class CustomerRepository(ABC):
         """The live record for ``key``, or None if there is none or it has expired."""
 
     @abstractmethod
+    def holder_of(self, email_address: str) -> str | None:
+        """The id of the live customer whose email claim this address is (canonical form), or None."""
+
+    @abstractmethod
     def update(
-        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        *,
+        expected_version: int | None = None,
+        removals: frozenset[str] = frozenset(),
     ) -> Customer:
         """Apply changes that keep the email claim (no email in ``changes``) to a live customer, without a read.
 
+        Writes nothing when the customer already has every value and none of the ``removals``:
+        the stored customer comes back as it is (same version, same ``updated_at``).
         Raises CustomerNotFound when it is not live, or WriteConflict when the stored version is
         not ``expected_version``.
         """
 
     @abstractmethod
-    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    def apply_changes(
+        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str] = frozenset()
+    ) -> Customer:
         """Apply changes to the customer as read, moving its email claim if the address changes.
 
         Raises WriteConflict when the customer changed since ``current`` was read, EmailAlreadyInUse.
         """
+
+    @abstractmethod
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+        """Every write or none, in one transaction; each on the customer as it was read.
+
+        Raises WritesRefused naming each write that failed: WriteConflict (changed since read, or
+        its id taken), EmailAlreadyInUse (with the holder), IdempotencyKeyTaken.
+        """
+
+    @abstractmethod
+    def claim_batch(self, record: BatchRecord) -> BatchRecord | None:
+        """Record that a keyed batch started; the live record of the key instead, if there is one."""
+
+    @abstractmethod
+    def finish_batch(self, record: BatchRecord) -> None:
+        """Store the finished batch's outcomes under its key."""
+
+    @abstractmethod
+    def release_batch(self, key: str) -> None:
+        """Forget a keyed batch that wrote nothing, so the key may be used again."""
 
     @abstractmethod
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:

@@ -156,6 +156,11 @@ def changed_keys(customer_id: str, values: Mapping[str, Any]) -> dict[str, str]:
     return keys
 
 
+def removed_keys(removals: Set[str]) -> tuple[str, ...]:
+    """The index keys that go with removed fields: without its state, a customer is in no state's index."""
+    return tuple(index.hash_key for field, index in INDEX_FOR_FIELD.items() if field in removals)
+
+
 def derived_keys(customer: Mapping[str, Any]) -> dict[str, Any]:
     """Every index key and search term of a whole customer (a write path: phone terms import phonenumbers)."""
     customer_id = str(customer["customer_id"])

@@ -20,6 +20,7 @@ from chalicelib.customers.criteria import EVERYONE, Criteria
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
+    DomainError,
     EmailAlreadyInUse,
     IdempotencyKeyTaken,
     RequestInProgress,
@@ -30,12 +31,23 @@ from chalicelib.customers.model import (
     WRITABLE_FIELDS,
     Customer,
     CustomerChanges,
+    Patch,
     Stamp,
     StoredCustomer,
     after_write,
     email_key,
 )
-from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
+from chalicelib.customers.ports import (
+    BatchRecord,
+    ChangeWrite,
+    CustomerRepository,
+    IdempotencyRecord,
+    NewCustomerWrite,
+    Page,
+    PlannedWrite,
+    Position,
+    WritesRefused,
+)
 from chalicelib.customers.search import SEARCHED_FIELDS
 from chalicelib.storage import listing
 from chalicelib.storage.items import (
@@ -48,12 +60,15 @@ from chalicelib.storage.items import (
     PURGE_AT,
     REQUEST_ID,
     WRITE_ID,
+    attribute,
     changed_keys,
     customer_from_item,
     customer_item,
     derived_keys,
+    removed_keys,
     stored_from_item,
     to_item,
+    value_of,
 )
 from chalicelib.storage.listing import Lister
 from chalicelib.storage.store_errors import (
@@ -80,12 +95,34 @@ from chalicelib.storage.writes import (
     Cancelled,
     empty_idempotency_record,
     idempotency_put,
+    key_claim,
     stamp_expression,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
+
+
+def _require_a_difference(request: UpdateTypeDef, changes: CustomerChanges, removals: frozenset[str]) -> None:
+    """Add to the update's condition that some value differs: a write that would change nothing is refused.
+
+    A missing attribute compares as neither equal nor unequal, hence the ``attribute_not_exists``.
+    """
+    names = dict(request.get("ExpressionAttributeNames", {}))
+    values = dict(request.get("ExpressionAttributeValues", {}))
+    differences = []
+    for position, (name, value) in enumerate(changes.items()):
+        names[f"#d{position}"] = name
+        values[f":d{position}"] = attribute(value)
+        differences.append(f"attribute_not_exists(#d{position}) OR #d{position} <> :d{position}")
+    for position, name in enumerate(sorted(removals)):
+        names[f"#x{position}"] = name
+        differences.append(f"attribute_exists(#x{position})")
+    if differences:
+        request["ConditionExpression"] = f"{request['ConditionExpression']} AND ({' OR '.join(differences)})"
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = values
 
 
 class DynamoDBCustomerRepository(CustomerRepository):
@@ -118,19 +155,7 @@ class DynamoDBCustomerRepository(CustomerRepository):
 
     def create(self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None = None) -> None:
         """Never overwrites: a taken id, email or live idempotency record cancels the whole transaction."""
-        key = None if idempotency is None else idempotency.key
-        items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._customers,
-                    "Item": customer_item(customer, stamp, key),
-                    "ConditionExpression": "attribute_not_exists(customer_id)",
-                }
-            },
-            {"Put": self._claim_email(customer["email_address"], customer["customer_id"])},
-        ]
-        if idempotency is not None:
-            items.append({"Put": idempotency_put(self._idempotency, idempotency)})
+        items = self._create_items(customer, stamp, idempotency)
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -145,6 +170,33 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if email_taken == CONDITION_FAILED:
                     raise EmailAlreadyInUse(cancelled_string(error, 1, "customer_id")) from error
                 raise
+
+    def _create_items(
+        self, customer: Customer, stamp: Stamp, idempotency: IdempotencyRecord | None
+    ) -> list[TransactWriteItemTypeDef]:
+        """The customer (never over an existing id), its email claim and the request's record."""
+        key = None if idempotency is None else idempotency.key
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._customers,
+                    "Item": customer_item(customer, stamp, key),
+                    "ConditionExpression": "attribute_not_exists(customer_id)",
+                }
+            },
+            {"Put": self._claim_email(customer["email_address"], customer["customer_id"])},
+        ]
+        if idempotency is not None:
+            items.append({"Put": idempotency_put(self._idempotency, idempotency)})
+        return items
+
+    def holder_of(self, email_address: str) -> str | None:
+        with store_errors():
+            response = self._client.get_item(
+                TableName=self._emails, Key=self._email_key(email_address), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return None if item is None else str(item["customer_id"]["S"])
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         with store_errors():
@@ -162,16 +214,25 @@ class DynamoDBCustomerRepository(CustomerRepository):
         return IdempotencyRecord(key, fingerprint, item["customer_id"]["S"], customer, expires_at)
 
     def update(
-        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        *,
+        expected_version: int | None = None,
+        removals: frozenset[str] = frozenset(),
     ) -> Customer:
         """One conditional UpdateItem: no read first, and the new customer comes back with the write.
 
-        Changes of a searched field need the whole customer (its search terms and name order
-        are made of several fields): those go through :meth:`apply_changes`.
+        Its condition also requires some value to differ, so a write that would change nothing
+        is refused by DynamoDB itself (no new version, no stream record) and the customer is
+        read back as it is. Changes of a searched field need the whole customer (its search
+        terms and name order are made of several fields): those go through :meth:`apply_changes`.
         """
-        if not SEARCHED_FIELDS.isdisjoint(changes):
-            raise ValueError(f"an update of {sorted(SEARCHED_FIELDS & set(changes))} needs the current customer")
-        return self._update(customer_id, changes, stamp, expected_version)
+        touched = set(changes) | removals
+        if not SEARCHED_FIELDS.isdisjoint(touched):
+            raise ValueError(f"an update of {sorted(SEARCHED_FIELDS & touched)} needs the current customer")
+        return self._update(customer_id, changes, stamp, expected_version, removals=removals)
 
     def _update(
         self,
@@ -180,9 +241,12 @@ class DynamoDBCustomerRepository(CustomerRepository):
         stamp: Stamp,
         expected_version: int | None,
         current: Customer | None = None,
+        removals: frozenset[str] = frozenset(),
     ) -> Customer:
         write_id = uuid.uuid4().hex
-        request = self._update_request(customer_id, changes, stamp, expected_version, write_id, current)
+        request = self._update_request(customer_id, changes, stamp, expected_version, write_id, current, removals)
+        if current is None:
+            _require_a_difference(request, changes, removals)
         with store_errors():
             try:
                 response = self._client.update_item(**request, ReturnValues="ALL_NEW")
@@ -192,27 +256,49 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 item = self._read(customer_id)
                 if item is None or not stored_from_item(item).is_live:
                     raise CustomerNotFound() from error
+                stored = customer_from_item(item)
                 if item.get(WRITE_ID) == {"S": write_id}:
                     # botocore retried after our first attempt was applied but its answer was
                     # lost; the condition refused the second application. The write is ours.
-                    return customer_from_item(item)
+                    return stored
+                as_expected = expected_version is None or stored["version"] == expected_version
+                if as_expected and Patch(changes, removals).changes_nothing(stored):
+                    return stored  # nothing to change: nothing was written
                 raise WriteConflict() from error
         return customer_from_item(response["Attributes"])
 
-    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    def apply_changes(
+        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str] = frozenset()
+    ) -> Customer:
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self._update(current["customer_id"], changes, stamp, current["version"], current)
-        return self._move_email(current, changes, new_email, stamp)
+            return self._update(current["customer_id"], changes, stamp, current["version"], current, removals)
+        return self._move_email(current, changes, new_email, stamp, removals)
 
-    def _move_email(self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp) -> Customer:
-        """Claim the new address, free the old one and update the customer, atomically."""
+    def _change_items(
+        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str]
+    ) -> list[TransactWriteItemTypeDef]:
+        """The customer's update at the version read; with a new address, its claim and the old one's release."""
         customer_id = current["customer_id"]
-        items: list[TransactWriteItemTypeDef] = [
+        update: TransactWriteItemTypeDef = {
+            "Update": self._update_request(
+                customer_id, changes, stamp, current["version"], current=current, removals=removals
+            )
+        }
+        new_email = changes.get("email_address")
+        if new_email is None or email_key(new_email) == email_key(current["email_address"]):
+            return [update]
+        return [
             {"Put": self._claim_email(new_email, customer_id)},
             {"Delete": self._release_email(current)},
-            {"Update": self._update_request(customer_id, changes, stamp, current["version"], current=current)},
+            update,
         ]
+
+    def _move_email(
+        self, current: Customer, changes: CustomerChanges, new_email: str, stamp: Stamp, removals: frozenset[str]
+    ) -> Customer:
+        """Claim the new address, free the old one and update the customer, atomically."""
+        items = self._change_items(current, changes, stamp, removals)
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -225,13 +311,16 @@ class DynamoDBCustomerRepository(CustomerRepository):
                 if claim == CONDITION_FAILED:
                     raise EmailAlreadyInUse(cancelled_string(error, 0, "customer_id")) from error
                 raise
-        return after_write(current, changes, stamp)
+        return after_write(current, changes, stamp, removals)
 
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         """Hide it (out of every index) until ``purge_at``, when TTL removes it, and free its email at once."""
+        self._transact(self._delete_items(current, stamp, purge_at), conflict_on=(0, 1))
+
+    def _delete_items(self, current: Customer, stamp: Stamp, purge_at: int) -> list[TransactWriteItemTypeDef]:
         expression = stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)
         update = self._lifecycle_update(current["customer_id"], expression, current["version"], LIVE)
-        self._transact([{"Update": update}, {"Delete": self._release_email(current)}], conflict_on=(0, 1))
+        return [{"Update": update}, {"Delete": self._release_email(current)}]
 
     def restore(self, stored: StoredCustomer, stamp: Stamp) -> Customer:
         assert stored.customer is not None, "an erased customer is never restored"
@@ -327,6 +416,89 @@ class DynamoDBCustomerRepository(CustomerRepository):
                     raise Cancelled(error, codes) from error
                 raise
 
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+        """One transaction of every write's items; a cancellation says which write failed, and why."""
+        items: list[TransactWriteItemTypeDef] = []
+        owners: list[int] = []  # the write each item belongs to
+        for position, write in enumerate(writes):
+            if isinstance(write, NewCustomerWrite):
+                made = self._create_items(write.customer, stamp, write.idempotency)
+            elif isinstance(write, ChangeWrite):
+                made = self._change_items(write.current, write.changes, stamp, write.removals)
+            else:
+                made = self._delete_items(write.current, stamp, write.purge_at)
+            items.extend(made)
+            owners.extend([position] * len(made))
+        with store_errors():
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                codes = cancellation_codes(error, len(items))
+                if CONDITION_FAILED not in codes:
+                    raise
+                failures: dict[int, DomainError] = {}
+                for number, (code, position) in enumerate(zip(codes, owners, strict=True)):
+                    if code == CONDITION_FAILED and position not in failures:
+                        failures[position] = self._refusal(items[number], error, number)
+                raise WritesRefused(failures) from error
+
+    def _refusal(self, item: TransactWriteItemTypeDef, error: ClientError, number: int) -> DomainError:
+        """Why one item of a cancelled transaction failed its condition."""
+        put = item.get("Put")
+        if put is not None and put["TableName"] == self._emails:
+            return EmailAlreadyInUse(cancelled_string(error, number, "customer_id"))
+        if put is not None and put["TableName"] == self._idempotency:
+            return RequestInProgress()  # another run of the same batch got there first
+        return WriteConflict()  # changed since read (or a new id taken, which a UUID4 never is)
+
+    def claim_batch(self, record: BatchRecord) -> BatchRecord | None:
+        claim = key_claim(
+            self._idempotency,
+            {
+                IDEMPOTENCY_RECORDS.hash_key: record.key,
+                "fingerprint": record.fingerprint,
+                IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+            },
+        )
+        claim["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # a taken key's record, without a read
+        with store_errors():
+            try:
+                self._client.put_item(**claim)
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                old: dict[str, Any] = dict(error.response.get("Item") or {})  # type: ignore[call-overload]
+                outcomes = old.get("outcomes")
+                return BatchRecord(
+                    record.key,
+                    str(old.get("fingerprint", {}).get("S", "")),
+                    None if outcomes is None else value_of(outcomes),
+                    int(old.get(IDEMPOTENCY_EXPIRY_ATTRIBUTE, {}).get("N", "0")),
+                )
+        return None
+
+    def finish_batch(self, record: BatchRecord) -> None:
+        with store_errors():
+            self._client.put_item(
+                TableName=self._idempotency,
+                Item=to_item(
+                    {
+                        IDEMPOTENCY_RECORDS.hash_key: record.key,
+                        "fingerprint": record.fingerprint,
+                        "outcomes": record.outcomes,
+                        IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+                    }
+                ),
+            )
+
+    def release_batch(self, key: str) -> None:
+        with store_errors():
+            self._client.delete_item(
+                TableName=self._idempotency,
+                Key={IDEMPOTENCY_RECORDS.hash_key: {"S": key}},
+                ConditionExpression="attribute_not_exists(outcomes)",
+            )
+
     def page(self, limit: int, position: Position | None, where: Criteria = EVERYONE) -> Page:
         return self._lister.page(where, limit, position)
 
@@ -383,13 +555,18 @@ class DynamoDBCustomerRepository(CustomerRepository):
         expected_version: int | None,
         write_id: str | None = None,
         current: Customer | None = None,
+        removals: frozenset[str] = frozenset(),
     ) -> UpdateTypeDef:
-        """The customer's UpdateItem, its index keys and search terms re-derived (from ``current`` when given)."""
+        """The customer's UpdateItem, its index keys and search terms re-derived (from ``current`` when given).
+
+        A removed field takes its index key with it (a customer without a state is in no state's index).
+        """
         if current is not None:
-            keys = derived_keys(after_write(current, changes, stamp))
+            keys = derived_keys(after_write(current, changes, stamp, removals))
         else:
             keys = changed_keys(customer_id, {**changes, "updated_at": stamp.at})
         expression = stamp_expression(stamp, write_id).set_all({**changes, **keys})
+        expression.remove(*sorted(removals), *removed_keys(removals))
         condition = (
             f"attribute_exists(customer_id) AND {LIVE_ONLY}"
             " AND (attribute_not_exists(#write_id) OR #write_id <> :write_id)"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -47,22 +48,28 @@ def stamp_expression(stamp: Stamp, write_id: str | None = None) -> Expression:
     return expression.set(WRITE_ID, write_id or uuid.uuid4().hex)
 
 
-def idempotency_put(table: str, record: IdempotencyRecord) -> PutTypeDef:
+def key_claim(table: str, values: Mapping[str, Any]) -> PutTypeDef:
+    """Put an Idempotency-Key's record unless a live one is there (the key's value is in ``values``)."""
     return {
         "TableName": table,
-        "Item": to_item(
-            {
-                IDEMPOTENCY_RECORDS.hash_key: record.key,
-                "fingerprint": record.fingerprint,
-                "customer_id": record.customer_id,
-                "customer": record.customer,
-                IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
-            }
-        ),
+        "Item": to_item(values),
         # An expired record counts as absent even before DynamoDB gets round to deleting it.
         "ConditionExpression": "attribute_not_exists(idempotency_key) OR expires_at < :now",
         "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
     }
+
+
+def idempotency_put(table: str, record: IdempotencyRecord) -> PutTypeDef:
+    return key_claim(
+        table,
+        {
+            IDEMPOTENCY_RECORDS.hash_key: record.key,
+            "fingerprint": record.fingerprint,
+            "customer_id": record.customer_id,
+            "customer": record.customer,
+            IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+        },
+    )
 
 
 def empty_idempotency_record(table: str, key: str, customer_id: str) -> UpdateTypeDef:

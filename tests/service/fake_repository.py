@@ -46,20 +46,33 @@ from chalicelib.customers.criteria import EVERYONE, Criteria, order_key
 from chalicelib.customers.errors import (
     CustomerAlreadyExists,
     CustomerNotFound,
+    DomainError,
     EmailAlreadyInUse,
     IdempotencyKeyTaken,
+    RequestInProgress,
     WriteConflict,
 )
 from chalicelib.customers.model import (
     Customer,
     CustomerChanges,
+    Patch,
     Stamp,
     StoredCustomer,
     after_write,
     email_key,
     format_utc,
 )
-from chalicelib.customers.ports import CustomerRepository, IdempotencyRecord, Page, Position
+from chalicelib.customers.ports import (
+    BatchRecord,
+    ChangeWrite,
+    CustomerRepository,
+    IdempotencyRecord,
+    NewCustomerWrite,
+    Page,
+    PlannedWrite,
+    Position,
+    WritesRefused,
+)
 from chalicelib.customers.search import customer_terms
 from tests.service.fake_hooks import Hooks
 from tests.service.fake_stream import TTL_PRINCIPAL, StreamLog
@@ -68,8 +81,13 @@ Method = Literal[
     "read",
     "create",
     "idempotency_record",
+    "holder_of",
     "update",
     "apply_changes",
+    "write_atomically",
+    "claim_batch",
+    "finish_batch",
+    "release_batch",
     "soft_delete",
     "restore",
     "erase",
@@ -94,6 +112,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         self._items: dict[str, StoredCustomer] = {}
         self._email_claims: dict[str, str] = {}  # email_key -> the customer_id that owns it
         self._records: dict[str, IdempotencyRecord] = {}
+        self._batches: dict[str, BatchRecord] = {}
         self._answers_to_lose = 0
         self.stream = StreamLog()
 
@@ -124,17 +143,40 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
             return None
         return copy.deepcopy(record)
 
+    def holder_of(self, email_address: str) -> str | None:
+        self._enter("holder_of")
+        return self._email_claims.get(email_key(email_address))
+
     def update(
-        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, *, expected_version: int | None = None
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        *,
+        expected_version: int | None = None,
+        removals: frozenset[str] = frozenset(),
     ) -> Customer:
         self._enter("update")
-        return self._update(customer_id, changes, stamp, expected_version)
+        stored = self._items.get(customer_id)
+        if stored is not None and stored.is_live and stored.customer is not None:
+            # The adapter's condition also requires a difference; when none, it writes nothing.
+            as_expected = expected_version is None or stored.version == expected_version
+            if as_expected and Patch(changes, removals).changes_nothing(stored.customer):
+                return copy.deepcopy(stored.customer)
+        return self._update(customer_id, changes, stamp, expected_version, removals)
 
-    def apply_changes(self, current: Customer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    def apply_changes(
+        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str] = frozenset()
+    ) -> Customer:
         self._enter("apply_changes")
+        return self._apply_changes(current, changes, stamp, removals)
+
+    def _apply_changes(
+        self, current: Customer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str]
+    ) -> Customer:
         new_email = changes.get("email_address")
         if new_email is None or email_key(new_email) == email_key(current["email_address"]):
-            return self._update(current["customer_id"], changes, stamp, current["version"])
+            return self._update(current["customer_id"], changes, stamp, current["version"], removals)
         customer_id = current["customer_id"]
         new_key, old_key = email_key(new_email), email_key(current["email_address"])
         # The adapter's transaction: claim the new address, free the old one, update the live
@@ -151,10 +193,55 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
             raise EmailAlreadyInUse(self._email_claims[new_key])
         self._email_claims.pop(old_key, None)
         self._email_claims[new_key] = customer_id
-        return self._write_live(stored, changes, stamp)
+        return self._write_live(stored, changes, stamp, removals)
 
     def soft_delete(self, current: Customer, stamp: Stamp, *, purge_at: int) -> None:
         self._enter("soft_delete")
+        self._soft_delete(current, stamp, purge_at)
+
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+        """Every write on a copy of the store; kept only if none failed (the adapter's one transaction)."""
+        self._enter("write_atomically")
+        saved = copy.deepcopy((self._items, self._email_claims, self._records)), len(self.stream)
+        failures: dict[int, DomainError] = {}
+        for position, write in enumerate(writes):
+            try:
+                if isinstance(write, NewCustomerWrite):
+                    self._create(write.customer, stamp, write.idempotency)
+                elif isinstance(write, ChangeWrite):
+                    self._apply_changes(write.current, write.changes, stamp, write.removals)
+                else:
+                    self._soft_delete(write.current, stamp, write.purge_at)
+            except (CustomerNotFound, CustomerAlreadyExists, WriteConflict):
+                failures[position] = WriteConflict()
+            except EmailAlreadyInUse as taken:
+                failures[position] = taken
+            except IdempotencyKeyTaken:
+                failures[position] = RequestInProgress()
+        if failures:
+            (self._items, self._email_claims, self._records), count = saved
+            self.stream.truncate(count)
+            raise WritesRefused(failures)
+
+    def claim_batch(self, record: BatchRecord) -> BatchRecord | None:
+        self._enter("claim_batch")
+        existing = self._batches.get(record.key)
+        if existing is not None and not existing.expires_at < int(self._clock().timestamp()):
+            return copy.deepcopy(existing)
+        self._batches[record.key] = copy.deepcopy(record)
+        return None
+
+    def finish_batch(self, record: BatchRecord) -> None:
+        self._enter("finish_batch")
+        self._batches[record.key] = copy.deepcopy(record)
+
+    def release_batch(self, key: str) -> None:
+        self._enter("release_batch")
+        existing = self._batches.get(key)
+        if existing is not None and existing.outcomes is None:
+            del self._batches[key]
+
+    def _soft_delete(self, current: Customer, stamp: Stamp, purge_at: int) -> None:
         customer_id = current["customer_id"]
         stored = self._live_at(customer_id, current["version"])
         claim = email_key(current["email_address"])
@@ -332,7 +419,12 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         self._put(None, stored)
 
     def _update(
-        self, customer_id: str, changes: CustomerChanges, stamp: Stamp, expected_version: int | None
+        self,
+        customer_id: str,
+        changes: CustomerChanges,
+        stamp: Stamp,
+        expected_version: int | None,
+        removals: frozenset[str] = frozenset(),
     ) -> Customer:
         stored = self._items.get(customer_id)
         if stored is None or not stored.is_live or stored.customer is None:
@@ -343,7 +435,7 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         if new_email is not None and email_key(new_email) != email_key(stored.customer["email_address"]):
             # The adapter would write the address without moving its claim: a broken caller.
             raise AssertionError("update() keeps the email claim; an address change goes through apply_changes()")
-        return self._write_live(stored, changes, stamp)
+        return self._write_live(stored, changes, stamp, removals)
 
     def _live_at(self, customer_id: str, version: int) -> StoredCustomer | None:
         """The item, if it is live at ``version``: what the adapter's lifecycle conditions require."""
@@ -352,9 +444,11 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
             return None
         return stored
 
-    def _write_live(self, stored: StoredCustomer, changes: CustomerChanges, stamp: Stamp) -> Customer:
+    def _write_live(
+        self, stored: StoredCustomer, changes: CustomerChanges, stamp: Stamp, removals: frozenset[str] = frozenset()
+    ) -> Customer:
         assert stored.customer is not None
-        updated = _stamped(stored.customer, changes, stamp)
+        updated = _stamped(stored.customer, changes, stamp, removals)
         self._put(stored, self._stamp(stored, stamp, customer=updated))
         return copy.deepcopy(updated)
 

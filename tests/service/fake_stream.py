@@ -59,6 +59,15 @@ class StreamLog:
         self._records.append(record)
         return copy.deepcopy(record)
 
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def truncate(self, count: int) -> None:
+        """Forget the records after the first ``count``: a transaction that did not commit wrote none."""
+        for record in self._records[count:]:
+            del self._changes[str(record["dynamodb"]["SequenceNumber"])]
+        del self._records[count:]
+
     def decode(self, record: Mapping[str, Any]) -> StreamChange:
         number = str(record["dynamodb"]["SequenceNumber"])
         change = self._changes.get(number)

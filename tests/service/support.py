@@ -85,10 +85,17 @@ def if_none_match_any() -> Preconditions:
 
 
 def another_writer(repository: CustomerRepository, customer_id: str, city: str = "Changed concurrently") -> Writer:
-    """A concurrent request's write, for a repository hook to land between the service's read and write."""
+    """A concurrent request's write, for a repository hook to land between the service's read and write.
+
+    Each call writes a new value (a write of the value already stored changes nothing, so it
+    would not bump the version): the first writes ``city``, the next ``city 2``, and so on.
+    """
+    writes = itertools.count(1)
 
     def write() -> None:
-        repository.update(customer_id, {"city": city}, Stamp(CONCURRENT_STAMP, CONCURRENT_WRITER))
+        number = next(writes)
+        value = city if number == 1 else f"{city} {number}"
+        repository.update(customer_id, {"city": value}, Stamp(CONCURRENT_STAMP, CONCURRENT_WRITER))
 
     return write
 
