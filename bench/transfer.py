@@ -186,7 +186,10 @@ def run() -> dict[str, Any]:
         import_floor = _batch_write(loader, floor["CUSTOMERS_TABLE"], floor["CUSTOMER_EMAILS_TABLE"], size, workers)
         _progress(f"BatchWriteItem of {size:,}: {import_floor:,.0f} rows/s")
 
-        exports, scans, whole_scans, memory_small = [], [], [], 0
+        exports: list[float] = []
+        scans: list[float] = []
+        whole_scans: list[float] = []
+        memory_small = 0
         for _ in range(EXPORT_RUNS):  # in turn, so that DynamoDB Local's warming up touches each alike
             for as_exported, rates in ((True, scans), (False, whole_scans)):
                 scan_rate, scanned = _parallel_scan(

@@ -1,7 +1,7 @@
 """The two file formats, both ways: CSV and JSON Lines rows to API bodies, customers to rows.
 
 A row becomes exactly the JSON body the API takes, so the API's own schemas judge it
-(``chalicelib/api/batch_requests.py``); nothing here validates a value. CSV has no
+(``chalicelib/api/batch.py``); nothing here validates a value. CSV has no
 types, so its cells are converted as the format documents (docs/import-export.md):
 an empty cell is an absent field, ``lifetime_value`` is decimal text (``1500.00``),
 ``preferred_communication_channels`` is ``email|phone``. The server-owned fields an

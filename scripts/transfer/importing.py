@@ -102,14 +102,26 @@ def problems_of(error: DomainError) -> Problems:
 
 
 def _operation(row: Row) -> Operation | Problems:
-    from chalicelib.api.batch_requests import upsert_operation
+    """The upsert the row stands for, or every problem its id and fields have."""
+    from chalicelib.api.batch import upsert_operation
+    from chalicelib.api.parameters import parse_customer_id
 
     if row.problems:
         return list(row.problems)
+    details: dict[str, Any] = {}
+    customer_id = None
+    if row.customer_id is not None:
+        try:
+            customer_id = parse_customer_id(row.customer_id)
+        except ValidationFailed as error:
+            details.update(error.details)
     try:
-        return upsert_operation(row.body, row.customer_id)
+        operation = upsert_operation(row.body, customer_id)
     except ValidationFailed as error:
-        return problems_of(error)
+        details = {**details, **error.details}
+    if details:
+        return problems_of(ValidationFailed(details=details))
+    return operation
 
 
 def _chunks(rows: Iterator[Row]) -> Iterator[list[Row]]:
@@ -175,7 +187,7 @@ def _report(
         )
         return EXIT_INTERRUPTED
     summary = (
-        f"Imported {path}: {progress.done:,} rows in {progress.seconds:,.1f} s ({progress.rate:,.0f} rows/s): {tally}"
+        f"Imported {path}: {progress.done:,} rows in {progress.seconds:,.1f} s, {progress.rate:,.0f} rows/s: {tally}"
     )
     if counts["failed"]:
         print(f"{summary}; the failed rows and why are in {errors.path}.")

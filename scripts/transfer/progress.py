@@ -8,6 +8,7 @@ into one line per redraw; there, a line every ``interval`` seconds says the same
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any, TextIO
@@ -76,7 +77,7 @@ class Progress:
         rate = self.rate
         text += f", {rate:,.0f} rows/s"
         if self.total and rate > 0 and self.done < self.total:
-            text += f", about {(self.total - self.done) / rate:,.0f} s left"
+            text += f", about {math.ceil((self.total - self.done) / rate):,} s left"
         if self.failed:
             text += f", {self.failed:,} failed"
         return text
