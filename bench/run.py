@@ -278,7 +278,8 @@ def _transfer_section(result: dict[str, Any]) -> list[str]:
         f"{result['segments']} segments, live customers' fields only), items counted and dropped; a Scan of whole "
         f"items runs at {result['whole_scan']:,.0f} rows/s. Export rates are medians of {transfer.EXPORT_RUNS} runs "
         "taken in turn with the floor's; rates are the tool's own (its summary line: first row to last, without "
-        f"Python's start-up). Peak RSS is `ru_maxrss` of the export's process; the {large:,} customers were "
+        "Python's start-up). Peak RSS is the export process's VmHWM (its high-water mark, read while it runs); "
+        f"the {large:,} customers were "
         f"loaded with batch writes ({result['exported_large']:,} exported).",
     ]
     return lines

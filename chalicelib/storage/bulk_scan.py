@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 DEFAULT_SEGMENTS = 4
 # Pages waiting for the reader, per segment: enough to keep every segment busy while the
 # reader writes one, few enough that memory stays a handful of pages whatever the table's size.
-QUEUED_PAGES_PER_SEGMENT = 2
+QUEUED_PAGES_PER_SEGMENT = 1
+# Items per Scan call, well under DynamoDB's 1 MB page (2,000 and more customers): what memory holds is
+# pages, so small ones keep it small, and a table of a few thousand already fills the queue, so ten
+# thousand customers and a million take the same memory. A call per 250 costs nothing noticeable.
+PAGE_ITEMS = 250
 _POLL_SECONDS = 0.2  # how often a blocked segment checks whether the reader went away
 # Placeholders for every field's name: several (state, version, ...) are DynamoDB reserved words.
 _NAMES = {f"#f{position}": name for position, name in enumerate(RESPONSE_FIELDS)}
@@ -66,7 +70,7 @@ def missing_tables(client: DynamoDBClient, tables: list[str]) -> list[str]:
     return missing
 
 
-def scan_request(table: str, segment: int, segments: int) -> dict[str, Any]:
+def scan_request(table: str, segment: int, segments: int, page_size: int = PAGE_ITEMS) -> dict[str, Any]:
     """One segment's Scan: live customers only, and only their fields.
 
     The projection leaves out what storage keeps beside the fields (index keys, search
@@ -80,11 +84,12 @@ def scan_request(table: str, segment: int, segments: int) -> dict[str, Any]:
         "FilterExpression": LIVE_ONLY,
         "ProjectionExpression": ", ".join(_NAMES),
         "ExpressionAttributeNames": _NAMES,
+        "Limit": page_size,
     }
 
 
 def live_customers(
-    client: DynamoDBClient, table: str, *, segments: int = DEFAULT_SEGMENTS, page_size: int | None = None
+    client: DynamoDBClient, table: str, *, segments: int = DEFAULT_SEGMENTS, page_size: int = PAGE_ITEMS
 ) -> Generator[list[Customer], None, None]:
     """Pages of live customers, in no order, each segment's pages as they come.
 
@@ -105,9 +110,7 @@ def live_customers(
         return False
 
     def walk(segment: int) -> None:
-        request = scan_request(table, segment, segments)
-        if page_size is not None:
-            request["Limit"] = page_size
+        request = scan_request(table, segment, segments, page_size)
         try:
             while not stop.is_set():
                 response = client.scan(**request)
