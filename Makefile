@@ -16,8 +16,14 @@ NODE_STAMP := node_modules/.installed
 
 STAGE ?= dev
 DIST := dist/$(STAGE)
+# import and export work on `make run`'s DynamoDB Local unless STAGE is given (on the command line or in the
+# environment): the STAGE ?= dev above is for deploying, and must not send a local file to a deployed table.
+TRANSFER_STAGE := $(if $(filter file,$(origin STAGE)),local,$(STAGE))
+TRANSFER = @test -n "$(FILE)" || { echo "error: name the file: make $@ FILE=customers.csv"; exit 1; }; \
+	DYNAMODB_PORT=$(DYNAMODB_PORT) $(PY) -m scripts.transfer $@ "$(FILE)" --stage $(TRANSFER_STAGE) \
+	$(if $(FORMAT),--format $(FORMAT))
 
-.PHONY: help run test lint service unit integration e2e seed dynamodb-local chromium package deploy delete logs bench clean
+.PHONY: help run test lint service unit integration e2e seed import export dynamodb-local chromium package deploy delete logs bench clean
 
 # Variables a `##` comment may mention as $(NAME): help prints their values.
 HELP_VARIABLES := HOST PORT DYNAMODB_PORT API_URL STAGE
@@ -61,6 +67,12 @@ run: dynamodb-local ## Start DynamoDB Local (data in .local/data), create tables
 seed: ## Insert the 10 sample customers into the running API
 	@$(PY) -m scripts.tools curl
 	curl -sS -X POST $(API_URL)/seed; echo
+
+import: $(STAMP) ## Upsert every row of FILE (CSV or JSON Lines) into STAGE (default: local); docs/import-export.md
+	$(TRANSFER)
+
+export: $(STAMP) ## Write every live customer of STAGE (default: local) to FILE [FORMAT=csv|jsonl]
+	$(TRANSFER)
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
