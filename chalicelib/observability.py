@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from typing import IO, Any, cast
@@ -153,13 +154,17 @@ def start_metrics() -> None:
     _counts.set({})
 
 
+_counting = threading.Lock()
+
+
 def count(name: str) -> None:
     """One occurrence of a business event (created, conflict, ...), sent with the request's line."""
     if name not in UNITS:
         raise ValueError(f"unknown metric {name!r}: add it to UNITS")
     counts = _counts.get()
     if counts is not None:  # outside a request (scripts, table set-up) nothing is sent
-        counts[name] = counts.get(name, 0) + 1
+        with _counting:  # a batch's operations count from several threads
+            counts[name] = counts.get(name, 0) + 1
 
 
 def request_metrics(latency_ms: float | None) -> dict[str, Any]:

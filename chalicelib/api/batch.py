@@ -22,6 +22,7 @@ from chalicelib.api.schemas import load_new_customer, load_new_customer_or_error
 from chalicelib.customers.bulk import MAX_ATOMIC_OPERATIONS, MAX_OPERATIONS, BatchRejected, Operation, Outcome
 from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
 from chalicelib.customers.errors import DomainError, ValidationFailed
+from chalicelib.customers.model import email_key
 from chalicelib.observability import count
 
 KINDS = ("create", "update", "upsert", "delete")
@@ -86,11 +87,18 @@ class BatchSchema(Schema):
         first: dict[str, int] = {}
         repeated = {}
         for index, operation in enumerate(operations):
+            named = []
             if "customer_id" in operation:
-                earlier = first.setdefault(str(operation["customer_id"]), index)
+                named.append((f"id {operation['customer_id']}", "customer"))
+            address = (operation.get("body") or {}).get("email_address")
+            if isinstance(address, str):
+                named.append((f"email {email_key(address)}", "email address"))
+            for key, what in named:
+                earlier = first.setdefault(key, index)
                 if earlier != index:
                     repeated[str(index)] = [
-                        f"Names the same customer as operation {earlier}: an atomic batch touches each customer once."
+                        f"Names the same {what} as operation {earlier}: an atomic batch touches each customer "
+                        "and each email address once."
                     ]
         if repeated:
             raise ValidationError({"operations": repeated})

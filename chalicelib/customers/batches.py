@@ -27,6 +27,8 @@ from chalicelib.customers.errors import (
     EmailAlreadyInUse,
     IdempotencyKeyReused,
     RequestInProgress,
+    StoreBusy,
+    StoreUnavailable,
     ValidationFailed,
     WriteConflict,
 )
@@ -38,6 +40,7 @@ from chalicelib.customers.ports import (
     DeleteWrite,
     NewCustomerWrite,
     PlannedWrite,
+    UnchangedCheck,
     WritesRefused,
 )
 from chalicelib.customers.retry import CONFLICT_ATTEMPTS
@@ -46,10 +49,27 @@ if TYPE_CHECKING:
     from chalicelib.customers.service import CustomerService
 
 BATCH_SCOPE = "POST /customers/batch"
+# Where each create of a keyed batch keeps its own record: no client key can spell one (a batch's
+# record is "<BATCH_SCOPE> <key>", with a space where this has "#").
+OPERATION_SCOPE = f"{BATCH_SCOPE}#operation"
+# Outcomes a retry should not be told again: they say "try again" (throttled, out of time, contended).
+_TEMPORARY = (StoreUnavailable, WriteConflict, RequestInProgress)
 # How long a keyed batch's claim holds while it runs: a retry within it hears "in progress"; one
 # after it (the first attempt died) runs the batch again, its creates protected by their own keys.
 BATCH_LEASE_SECONDS = 120
 _METRICS = {"created": "CustomersCreated", "updated": "CustomersUpdated", "deleted": "CustomersDeleted"}
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """Where a keyed batch's outcomes go once it is done."""
+
+    key: str
+    fingerprint: str
+    expires_at: int
+
+    def finished(self, outcomes: list[dict[str, Any]]) -> BatchRecord:
+        return BatchRecord(self.key, self.fingerprint, outcomes, self.expires_at)
 
 
 @dataclass(frozen=True)
@@ -107,21 +127,32 @@ class Batches:
             if existing.outcomes is None:
                 raise RequestInProgress()
             return BatchResult(self._replayed(operations, existing.outcomes), replayed=True)
+        ledger = _Ledger(key, signature, now + self._service.idempotency_ttl)
         try:
-            outcomes = self._run(operations, atomic, idempotency_key, origin)
+            outcomes = self._run(operations, atomic, idempotency_key, origin, ledger)
         except BaseException:
             # Nothing to replay: the key may be used again (a rerun's creates are protected by their own keys).
             self._repository.release_batch(key)
             raise
-        records = [outcome_record(outcome) for outcome in outcomes]
-        self._repository.finish_batch(BatchRecord(key, signature, records, now + self._service.idempotency_ttl))
+        if any(isinstance(outcome.error, _TEMPORARY) for outcome in outcomes):
+            # A retry must run those again, not hear "try again" replayed: forget the key. What did
+            # apply is safe to run again (a create's own key replays it; an update finds nothing to change).
+            self._repository.release_batch(key)
+            return BatchResult(outcomes, replayed=False)
+        if not atomic:  # an atomic batch stored its record with its writes
+            self._repository.finish_batch(ledger.finished([outcome_record(outcome) for outcome in outcomes]))
         return BatchResult(outcomes, replayed=False)
 
     def _run(
-        self, operations: Sequence[Operation], atomic: bool, batch_key: str | None, origin: Origin
+        self,
+        operations: Sequence[Operation],
+        atomic: bool,
+        batch_key: str | None,
+        origin: Origin,
+        ledger: _Ledger | None = None,
     ) -> list[Outcome]:
         if atomic:
-            return self._atomically(operations, batch_key, origin)
+            return self._atomically(operations, batch_key, origin, ledger)
         addresses = set().union(*(operation.addresses() for operation in operations))
         return run_grouped(
             operations,
@@ -148,7 +179,7 @@ class Batches:
     @staticmethod
     def _record_key(batch_key: str | None, index: int) -> str | None:
         """Each create of a keyed batch has a key of its own: a rerun of the batch never creates it twice."""
-        return None if batch_key is None else f"{BATCH_SCOPE} {batch_key}#{index}"
+        return None if batch_key is None else f"{OPERATION_SCOPE} {index} {batch_key}"
 
     def _apply(self, index: int, operation: Operation, batch_key: str | None, origin: Origin) -> Outcome:
         """One operation through its single-customer use case; its failure is its outcome."""
@@ -190,12 +221,18 @@ class Batches:
 
     # --- all or nothing -------------------------------------------------------------------
 
-    def _atomically(self, operations: Sequence[Operation], batch_key: str | None, origin: Origin) -> list[Outcome]:
+    def _atomically(
+        self, operations: Sequence[Operation], batch_key: str | None, origin: Origin, ledger: _Ledger | None
+    ) -> list[Outcome]:
+        """All or nothing; a keyed batch's finished record is written in the same transaction."""
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
-                outcomes = self._attempt(operations, batch_key, origin, last=attempt == CONFLICT_ATTEMPTS)
-            except WriteConflict:
-                continue  # something changed since it was read: read and decide again
+                last = attempt == CONFLICT_ATTEMPTS
+                outcomes = self._attempt(operations, batch_key, origin, ledger, last=last)
+            except (WriteConflict, StoreBusy):
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                continue  # something changed since it was read, or another transaction held an item: again
             for outcome in outcomes:  # counted as their own routes count them
                 if outcome.result in _METRICS:
                     self._service.count(_METRICS[outcome.result])
@@ -203,13 +240,20 @@ class Batches:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _attempt(
-        self, operations: Sequence[Operation], batch_key: str | None, origin: Origin, *, last: bool
+        self,
+        operations: Sequence[Operation],
+        batch_key: str | None,
+        origin: Origin,
+        ledger: _Ledger | None,
+        *,
+        last: bool,
     ) -> list[Outcome]:
         stamp = self._service.stamp(origin)
         failures: dict[int, DomainError] = {}
         outcomes: list[Outcome] = []
         writes: list[PlannedWrite] = []
         operation_of: list[int] = []  # each write's operation
+        upsert_creates: set[int] = set()  # writes whose address an upsert found free: taken since, it updates
         for index, operation in enumerate(operations):
             try:
                 outcome, write = self._plan(index, operation, batch_key, stamp)
@@ -218,6 +262,8 @@ class Batches:
                 outcome, write = Outcome(operation.kind, None, customer_id=operation.customer_id, error=error), None
             outcomes.append(outcome)
             if write is not None:
+                if operation.kind == "upsert" and isinstance(write, NewCustomerWrite):
+                    upsert_creates.add(len(writes))
                 writes.append(write)
                 operation_of.append(index)
         if failures:
@@ -225,13 +271,20 @@ class Batches:
             failures.update(self._taken_addresses(writes, operation_of))
             raise BatchRejected(failures, len(operations))
         _refuse_shared_items(writes, operation_of)
-        if writes:
+        finished = None if ledger is None else ledger.finished([outcome_record(outcome) for outcome in outcomes])
+        if writes or finished is not None:
             try:
-                self._repository.write_atomically(writes, stamp)
+                self._repository.write_atomically(writes, stamp, finished)
             except WritesRefused as refused:
-                lost_races = all(isinstance(error, WriteConflict) for error in refused.failures.values())
+                lost_races = all(
+                    isinstance(error, WriteConflict)
+                    or (isinstance(error, EmailAlreadyInUse) and position in upsert_creates)
+                    for position, error in refused.failures.items()
+                )
                 if lost_races and not last:
                     raise WriteConflict() from None
+                if len(writes) in refused.failures:  # the batch's own record: another run took the key over
+                    raise RequestInProgress() from None
                 failed = {operation_of[position]: error for position, error in refused.failures.items()}
                 raise BatchRejected(failed, len(operations)) from None
         return outcomes
@@ -285,7 +338,8 @@ class Batches:
         assert operation.patch is not None
         current = service.current(target, operation.preconditions)
         if operation.patch.changes_nothing(current):
-            return Outcome(operation.kind, "unchanged", current, target), None
+            # Nothing to write, but the transaction checks it is still as read (its If-Match held).
+            return Outcome(operation.kind, "unchanged", current, target), UnchangedCheck(current)
         changes = service.stored_changes(operation.patch)
         removals = operation.patch.stored_removals
         written: Customer = after_write(current, changes, stamp, removals)
@@ -318,6 +372,8 @@ def _items_of(write: PlannedWrite) -> list[tuple[str, str]]:
         customer = write.customer
         return [(f"id {customer['customer_id']}", "customer"), (_address(customer["email_address"]), "email address")]
     items = [(f"id {write.current['customer_id']}", "customer")]
+    if isinstance(write, UnchangedCheck):
+        return items
     if isinstance(write, DeleteWrite):
         return [*items, (_address(write.current["email_address"]), "email address")]
     new_address = write.changes.get("email_address")

@@ -81,7 +81,14 @@ class DeleteWrite:
     purge_at: int
 
 
-PlannedWrite = NewCustomerWrite | ChangeWrite | DeleteWrite
+@dataclass(frozen=True)
+class UnchangedCheck:
+    """Part of an atomic batch that writes nothing for this customer: it must still be live at the version read."""
+
+    current: Customer
+
+
+PlannedWrite = NewCustomerWrite | ChangeWrite | DeleteWrite | UnchangedCheck
 
 
 class WritesRefused(Exception):
@@ -166,11 +173,13 @@ class CustomerRepository(ABC):
         """
 
     @abstractmethod
-    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp, finished: BatchRecord | None = None) -> None:
         """Every write or none, in one transaction; each on the customer as it was read.
 
-        Raises WritesRefused naming each write that failed: WriteConflict (changed since read, or
-        its id taken), EmailAlreadyInUse (with the holder), IdempotencyKeyTaken.
+        ``finished`` is the batch's own record, stored in the same transaction over its claim.
+        Raises WritesRefused naming each write that failed by position (the record's is
+        ``len(writes)``): WriteConflict (changed since read, or its id taken), EmailAlreadyInUse
+        (with the holder), RequestInProgress (a key, or the claim, is another run's).
         """
 
     @abstractmethod

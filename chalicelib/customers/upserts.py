@@ -76,6 +76,8 @@ class Upserts:
         for _ in range(_ATTEMPTS - 1):
             try:
                 return attempt()
+            except DeletedNotRestored:
+                raise  # the file's id is deleted: looking again changes nothing
             except (EmailAlreadyInUse, CustomerDeleted, CustomerAlreadyExists):
                 continue
         return attempt()

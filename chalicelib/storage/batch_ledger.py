@@ -18,6 +18,7 @@ from chalicelib.storage.writes import key_claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 
 class BatchLedger:
@@ -51,19 +52,25 @@ class BatchLedger:
                 )
         return None
 
+    def finished_put(self, record: BatchRecord) -> PutTypeDef:
+        """The finished record, over this run's own claim (still there, still without outcomes)."""
+        return {
+            "TableName": self._table,
+            "Item": to_item(
+                {
+                    IDEMPOTENCY_RECORDS.hash_key: record.key,
+                    "fingerprint": record.fingerprint,
+                    "outcomes": record.outcomes,
+                    IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
+                }
+            ),
+            "ConditionExpression": "attribute_exists(idempotency_key) AND attribute_not_exists(outcomes)",
+        }
+
     def finish(self, record: BatchRecord) -> None:
+        put = self.finished_put(record)
         with store_errors():
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(
-                    {
-                        IDEMPOTENCY_RECORDS.hash_key: record.key,
-                        "fingerprint": record.fingerprint,
-                        "outcomes": record.outcomes,
-                        IDEMPOTENCY_EXPIRY_ATTRIBUTE: record.expires_at,
-                    }
-                ),
-            )
+            self._client.put_item(TableName=put["TableName"], Item=put["Item"])
 
     def release(self, key: str) -> None:
         """Delete the claim of a batch that wrote nothing; a finished batch's record stays."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.customers.model import Customer, CustomerChanges, Stamp, after_write, email_key
-from chalicelib.customers.ports import IdempotencyRecord
+from chalicelib.customers.ports import ChangeWrite, IdempotencyRecord, NewCustomerWrite, PlannedWrite, UnchangedCheck
 from chalicelib.storage.items import (
     DELETED_AT,
     INDEX_KEYS,
@@ -101,6 +101,37 @@ class CustomerRequests:
             {"Delete": self.release_email(current)},
             update,
         ]
+
+    def atomic_items(
+        self, writes: list[PlannedWrite], stamp: Stamp
+    ) -> tuple[list[TransactWriteItemTypeDef], list[int]]:
+        """An atomic batch's transaction items, and for each item the position of the write it belongs to."""
+        items: list[TransactWriteItemTypeDef] = []
+        owners: list[int] = []
+        for position, write in enumerate(writes):
+            if isinstance(write, NewCustomerWrite):
+                made = self.create_items(write.customer, stamp, write.idempotency)
+            elif isinstance(write, ChangeWrite):
+                made = self.change_items(write.current, write.changes, stamp, write.removals)
+            elif isinstance(write, UnchangedCheck):
+                made = [self.unchanged_check(write.current)]
+            else:
+                made = self.delete_items(write.current, stamp, write.purge_at)
+            items.extend(made)
+            owners.extend([position] * len(made))
+        return items, owners
+
+    def unchanged_check(self, current: Customer) -> TransactWriteItemTypeDef:
+        """A transaction's check that the customer is still live at the version read (it writes nothing)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._customers,
+                "Key": self.customer_key(current["customer_id"]),
+                "ConditionExpression": f"#version = :expected AND {LIVE_ONLY}",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":expected": {"N": str(current["version"])}},
+            }
+        }
 
     def delete_items(self, current: Customer, stamp: Stamp, purge_at: int) -> list[TransactWriteItemTypeDef]:
         expression = stamp_expression(stamp).set(DELETED_AT, stamp.at).set(PURGE_AT, purge_at).remove(*INDEX_KEYS)

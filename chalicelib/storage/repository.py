@@ -40,10 +40,8 @@ from chalicelib.customers.model import (
 )
 from chalicelib.customers.ports import (
     BatchRecord,
-    ChangeWrite,
     CustomerRepository,
     IdempotencyRecord,
-    NewCustomerWrite,
     Page,
     PlannedWrite,
     Position,
@@ -328,19 +326,12 @@ class DynamoDBCustomerRepository(CustomerRepository):
                     raise Cancelled(error, codes) from error
                 raise
 
-    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp, finished: BatchRecord | None = None) -> None:
         """One transaction of every write's items; a cancellation says which write failed, and why."""
-        items: list[TransactWriteItemTypeDef] = []
-        owners: list[int] = []  # the write each item belongs to
-        for position, write in enumerate(writes):
-            if isinstance(write, NewCustomerWrite):
-                made = self._requests.create_items(write.customer, stamp, write.idempotency)
-            elif isinstance(write, ChangeWrite):
-                made = self._requests.change_items(write.current, write.changes, stamp, write.removals)
-            else:
-                made = self._requests.delete_items(write.current, stamp, write.purge_at)
-            items.extend(made)
-            owners.extend([position] * len(made))
+        items, owners = self._requests.atomic_items(writes, stamp)
+        if finished is not None:
+            items.append({"Put": self._ledger.finished_put(finished)})
+            owners.append(len(writes))
         with store_errors():
             try:
                 self._client.transact_write_items(TransactItems=items)

@@ -71,6 +71,7 @@ from chalicelib.customers.ports import (
     Page,
     PlannedWrite,
     Position,
+    UnchangedCheck,
     WritesRefused,
 )
 from chalicelib.customers.search import customer_terms
@@ -204,10 +205,10 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
         self._enter("soft_delete")
         self._soft_delete(current, stamp, purge_at)
 
-    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp) -> None:
+    def write_atomically(self, writes: list[PlannedWrite], stamp: Stamp, finished: BatchRecord | None = None) -> None:
         """Every write on a copy of the store; kept only if none failed (the adapter's one transaction)."""
         self._enter("write_atomically")
-        saved = copy.deepcopy((self._items, self._email_claims, self._records)), len(self.stream)
+        saved = copy.deepcopy((self._items, self._email_claims, self._records, self._batches)), len(self.stream)
         failures: dict[int, DomainError] = {}
         for position, write in enumerate(writes):
             try:
@@ -215,6 +216,9 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
                     self._create(write.customer, stamp, write.idempotency)
                 elif isinstance(write, ChangeWrite):
                     self._apply_changes(write.current, write.changes, stamp, write.removals)
+                elif isinstance(write, UnchangedCheck):
+                    if self._live_at(write.current["customer_id"], write.current["version"]) is None:
+                        raise WriteConflict()
                 else:
                     self._soft_delete(write.current, stamp, write.purge_at)
             except (CustomerNotFound, CustomerAlreadyExists, WriteConflict):
@@ -223,8 +227,14 @@ class InMemoryCustomerRepository(CustomerRepository, Hooks[Method]):
                 failures[position] = taken
             except IdempotencyKeyTaken:
                 failures[position] = RequestInProgress()
+        if finished is not None:
+            claim = self._batches.get(finished.key)
+            if claim is None or claim.outcomes is not None:
+                failures[len(writes)] = RequestInProgress()
+            else:
+                self._batches[finished.key] = copy.deepcopy(finished)
         if failures:
-            (self._items, self._email_claims, self._records), count = saved
+            (self._items, self._email_claims, self._records, self._batches), count = saved
             self.stream.truncate(count)
             raise WritesRefused(failures)
 

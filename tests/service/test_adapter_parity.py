@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, WriteConflict
+from chalicelib.customers.errors import CustomerNotFound, EmailAlreadyInUse, RequestInProgress, WriteConflict
 from chalicelib.customers.model import Customer, CustomerChanges, HistoryEntry, Stamp, StoredCustomer
 from chalicelib.customers.ports import (
     BatchRecord,
@@ -28,6 +28,7 @@ from chalicelib.customers.ports import (
     HistoryRepository,
     IdempotencyRecord,
     NewCustomerWrite,
+    UnchangedCheck,
     WritesRefused,
 )
 from chalicelib.customers.search import customer_terms
@@ -191,6 +192,26 @@ def test_an_atomic_write_applies_everything_or_names_each_failure_and_writes_not
     assert changed.get("city") == "Oslo"
     assert read(stores, eve["customer_id"]).deleted_at == LATER.at
     assert stores.customers.holder_of("eve@example.com") is None
+
+
+def test_an_atomic_write_checks_what_it_leaves_unchanged_and_stores_the_batch_record_with_it(stores: Stores) -> None:
+    ada, eve = created(stores), created(stores, email="eve@example.com")
+    claim = BatchRecord("batch k3", "print", None, int(time.time()) + 60)
+    assert stores.customers.claim_batch(claim) is None
+    done = replace(claim, outcomes=[{"kind": "update", "result": "unchanged", "customer_id": ada["customer_id"]}])
+    stale: Customer = {**eve, "version": 9}
+    with pytest.raises(WritesRefused) as refused:
+        stores.customers.write_atomically([UnchangedCheck(ada), UnchangedCheck(stale)], LATER, done)
+    assert set(refused.value.failures) == {1}
+    assert stores.customers.claim_batch(claim) == claim  # still only claimed
+    stores.customers.write_atomically(
+        [UnchangedCheck(ada), ChangeWrite(eve, {"customer_status": "inactive"})], LATER, done
+    )
+    assert stores.customers.claim_batch(claim) == done
+    assert (read(stores, ada["customer_id"]).version, read(stores, eve["customer_id"]).version) == (1, 2)
+    with pytest.raises(WritesRefused) as again:  # a finished record is never written over
+        stores.customers.write_atomically([UnchangedCheck(ada)], LATER, done)
+    assert isinstance(again.value.failures[1], RequestInProgress)
 
 
 def test_a_batch_claim_holds_until_it_lapses_and_is_released_or_finished(stores: Stores) -> None:

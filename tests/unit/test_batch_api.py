@@ -11,14 +11,19 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from chalice.test import HTTPResponse
 
 from tests.support import JSON, Api, all_customers, assert_error, body, create, new_customer
+from tests.support.faults import FAULTS, injector_on_one_attempt
 from tests.support.store import assert_no_half_written_state, snapshot
 from tests.support.stream import deliver_changes, follow_events, history_items, history_of
 from tests.unit.test_lifecycle_api import path, stored
 
 BATCH = "/customers/batch"
+
+
+THROTTLING = next(fault for fault in FAULTS if fault.name == "throttling")
 
 
 def batch(
@@ -560,6 +565,15 @@ class TestBatchRequestErrors:
         assert problems == []
         assert snapshot() == before
 
+    def test_two_atomic_operations_claiming_one_address_are_400_before_anything_is_read(self, api: Api) -> None:
+        # Found in review: another failure used to hide this until it was fixed.
+        operations = [create_op(email_address="dup@example.com"), create_op(email_address="DUP@example.com")]
+        response = batch(api, [*operations, delete_op(str(uuid.uuid4()))], atomic=True)
+        error = assert_error(response, 400, "validation_error", "operations")
+        assert list(error["details"]["operations"]) == ["1"]
+        assert "email address as operation 0" in error["details"]["operations"]["1"][0]
+        assert all_customers(api) == []
+
     def test_the_later_of_two_operations_on_one_customer_is_named_in_an_atomic_batch(self, api: Api) -> None:
         customer = create(api)
         operations = [create_op(), update_op(customer, {"city": "x"}), delete_op(customer)]
@@ -609,6 +623,29 @@ class TestBatchIdempotency:
         assert (first.status_code, again.status_code, again.headers["Idempotent-Replayed"]) == (207, 207, "true")
         assert body(again) == body(first)
         assert body(first)["results"][0]["error"]["details"]["\ud81cx"] == ["Unknown field."]
+
+    def test_a_key_spelled_like_another_batchs_operation_key_is_a_key_of_its_own(self, api: Api) -> None:
+        # Found in review: "k#0" and operation 0 of batch "k" once shared one record (a 500, or a false 422).
+        for key in ("k#0", "k", "j", "j#0"):
+            first = results(batch(api, [create_op()], headers={**JSON, "Idempotency-Key": key}), 1)
+            assert statuses(first) == [201], key
+        assert len(all_customers(api)) == 4
+
+    def test_an_operation_that_failed_for_now_runs_again_on_a_retry_instead_of_being_replayed(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        customer = create(api)
+        operations = [update_op(customer, {"city": "Retried"})]
+        headers = {**JSON, "Idempotency-Key": "throttled-once"}
+        with injector_on_one_attempt(monkeypatch) as injector:
+            # Call 1 claims the key, call 2 is the update: DynamoDB throttles it, once.
+            injector.arm(THROTTLING, from_call=2, times=1)
+            first = results(batch(api, operations, headers=headers), 1)
+        failed(first[0], 503, "service_unavailable")
+        again = batch(api, operations, headers=headers)
+        assert "Idempotent-Replayed" not in again.headers
+        assert statuses(results(again, 1)) == [200]
+        assert body(api.get(path(customer)))["city"] == "Retried"
 
     def test_the_same_key_with_another_body_is_422(self, api: Api) -> None:
         headers = {**JSON, "Idempotency-Key": "nightly-sync-2"}

@@ -83,6 +83,8 @@ def exercise_every_data_path(api: Api, deliver: Callable[[], object] = deliver_c
     atomic = {"operations": [upsert, {"op": "create", "body": new_customer()}], "atomic": True}
     api.post("/customers/batch", {"operations": [upsert]}, headers={**JSON, "Idempotency-Key": "policy-batch"})
     api.post("/customers/batch", atomic, headers={**JSON, "Idempotency-Key": "policy-atomic"})
+    unchanged = {"op": "update", "customer_id": cid, "body": {"customer_status": "active"}}
+    api.post("/customers/batch", {"operations": [unchanged], "atomic": True})  # a no-op is a ConditionCheck
     rejected = {"operations": [{"op": "delete", "customer_id": str(uuid.uuid4())}], "atomic": True}
     api.post("/customers/batch", rejected, headers={**JSON, "Idempotency-Key": "policy-rejected"})  # released
     api.delete(f"/customers/{cid}")
