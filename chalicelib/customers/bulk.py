@@ -15,12 +15,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from chalicelib.customers.conditions import UNCONDITIONAL, Preconditions
 from chalicelib.customers.errors import DomainError, ValidationFailed
 from chalicelib.customers.model import Customer, NewCustomer, Patch, email_key
 
+T = TypeVar("T")
 OperationKind = Literal["create", "update", "upsert", "delete"]
 Result = Literal["created", "updated", "unchanged", "deleted"]
 
@@ -104,31 +105,42 @@ def in_order_groups(operations: Sequence[Operation], holders: Mapping[str, str])
     return list(groups.values())
 
 
+def run_side_by_side(work: Callable[[T], None], items: Sequence[T], *, workers: int) -> None:
+    """``work`` on every item, ``workers`` at a time (one: in order, in this thread).
+
+    Each thread runs in a copy of the caller's context, so the request's deadline and log keys follow it.
+    """
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        for future in [pool.submit(contextvars.copy_context().run, work, item) for item in items]:
+            future.result()
+
+
 def run_grouped(
     operations: Sequence[Operation],
     apply: Callable[[int, Operation], Outcome],
     *,
     holders: Mapping[str, str],
     workers: int,
+    done: Mapping[int, Outcome] | None = None,
 ) -> list[Outcome]:
     """Every operation through ``apply``: groups side by side, each group in order; outcomes in input order.
 
-    Each thread runs in a copy of the caller's context, so the request's deadline and log keys follow it.
+    ``done``: operations already applied (each the first of its group), whose outcome is known.
     """
     outcomes: list[Outcome | None] = [None] * len(operations)
+    for index, outcome in (done or {}).items():
+        outcomes[index] = outcome
 
     def run(group: list[int]) -> None:
         for index in group:
-            outcomes[index] = apply(index, operations[index])
+            if outcomes[index] is None:
+                outcomes[index] = apply(index, operations[index])
 
-    groups = in_order_groups(operations, holders)
-    if workers <= 1 or len(groups) == 1:
-        for group in groups:
-            run(group)
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(groups))) as pool:
-            for future in [pool.submit(contextvars.copy_context().run, run, group) for group in groups]:
-                future.result()
+    run_side_by_side(run, in_order_groups(operations, holders), workers=workers)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

@@ -6,6 +6,7 @@ file twice creates nothing new" and "an upsert never silently does nothing" hold
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.customers.errors import (
@@ -31,6 +32,11 @@ class DeletedNotRestored(CustomerDeleted):
     message = "The customer with this id was deleted; restore it before importing it again."
 
 
+@dataclass(frozen=True)
+class KnownHolder:
+    customer_id: str | None  # None: nobody held the address
+
+
 class Upserts:
     def __init__(self, service: CustomerService, repository: CustomerRepository, lifecycle: Lifecycle) -> None:
         self._service = service
@@ -46,8 +52,13 @@ class Upserts:
         cannot_create: ValidationFailed | None = None,
         record_key: str | None = None,
         origin: Origin = SYSTEM,
+        known_holder: KnownHolder | None = None,
     ) -> Upserted:
         """Update the live customer holding the patch's email address, or create one from ``new``.
+
+        ``known_holder``: who held the address a moment ago (a batch reads every address's holder in
+        one request), so the first attempt need not look it up; a wrong guess is a lost race, settled
+        by looking again like any other.
 
         ``customer_id`` (an import keeping a file's ids) names the customer instead: it is updated
         if live, created with that id if nothing has it, and refused if it was erased or deleted
@@ -62,10 +73,12 @@ class Upserts:
                 details={"email_address": ["Required: an upsert finds the customer by its email address."]},
             )
 
+        guesses = [] if known_holder is None else [known_holder.customer_id]
+
         def attempt() -> Upserted:
             if customer_id is not None:
                 return self._upsert_by_id(customer_id, address, patch, new, cannot_create, record_key, origin)
-            holder = self._repository.holder_of(address)
+            holder = guesses.pop() if guesses else self._repository.holder_of(address)
             if holder is not None:
                 changed = self._service.change_customer(holder, patch, origin=origin)
                 return Upserted(changed.customer, created=False, written=changed.written)

