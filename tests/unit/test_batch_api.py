@@ -24,6 +24,7 @@ BATCH = "/customers/batch"
 
 
 THROTTLING = next(fault for fault in FAULTS if fault.name == "throttling")
+TRANSACTION_CONFLICT = next(fault for fault in FAULTS if fault.name == "transaction_conflict")
 
 
 def batch(
@@ -274,6 +275,34 @@ class TestBatchOperations:
         operations = [delete_op(str(uuid.uuid4())) for _ in range(100)]
         items = results(batch(api, operations), 100)
         assert set(statuses(items)) == {404}
+
+
+class TestCreatesTogether:
+    """New customers whose addresses nobody holds are written many to a transaction; each still on its own."""
+
+    def test_they_each_get_their_own_item_claim_and_history(self, api: Api) -> None:
+        operations = [create_op(), upsert_op(**new_customer()), create_op()]
+        items = results(batch(api, operations), 3)
+        assert statuses(items) == [201, 201, 201]
+        assert sorted(c["customer_id"] for c in all_customers(api)) == sorted(
+            i["customer"]["customer_id"] for i in items
+        )
+        deliver_changes()
+        for item in items:
+            assert [entry["change"] for entry in history_of(api, item["customer"]["customer_id"])] == ["created"]
+
+    def test_a_refused_transaction_falls_back_to_one_create_at_a_time(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        operations = [create_op(), create_op(), create_op(email_address="third@example.com")]
+        with injector_on_one_attempt(monkeypatch) as injector:
+            # Call 1 reads the addresses' holders, call 2 is the creates' one transaction: it is refused.
+            injector.arm(TRANSACTION_CONFLICT, from_call=2, times=1)
+            items = results(batch(api, operations), 3)
+        assert statuses(items) == [201, 201, 201]
+        assert injector.calls.count("TransactWriteItems") == 4  # the refused one, then one per customer
+        assert len(all_customers(api)) == 3
+        assert_no_half_written_state()
 
 
 class TestBatchOrdering:
