@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from chalicelib.api.representation import dump_customer
+from chalicelib.api.request_parsing import strict_json
 from chalicelib.customers.model import RESPONSE_FIELDS, SERVER_FIELDS, WRITABLE_FIELDS
 
 FORMATS = ("csv", "jsonl")
@@ -172,22 +173,9 @@ def _from_cell(name: str, text: str) -> Any:
     return text
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        raise ValueError("a key is given twice")
-    return document
-
-
 def _json_line(line: str) -> Any:
     """One line as the API parses a body: numbers exact (Decimal), no NaN, no key given twice."""
-    return json.loads(
-        line, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys
-    )
+    return strict_json(line)
 
 
 def _cell(name: str, value: Any) -> str:
