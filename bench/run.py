@@ -271,10 +271,11 @@ def _transfer_section(result: dict[str, Any]) -> list[str]:
         f"{verdict(result['memory_ok'])} | |",
         "",
         f"The import's floor is BatchWriteItem of the same customers' items (every index key and search term) and "
-        f"their email claims into empty tables, {result['workers']} batches of {transfer.BATCH} at a time (the "
-        f"import runs {result['chunk_rows']} rows at a time); each imported row is validated by the API's schema, "
-        "looked up by its email and written as a conditional transaction (the customer and its claim), which is "
-        "what keeps addresses unique. The export's floor is its own Scan request (the same "
+        f"their email claims into empty tables, {result['workers']} batches of {transfer.BATCH} at a time, in a "
+        f"DynamoDB Local of its own (one slows down as it fills). The import reads {result['chunk_rows']} "
+        "rows at a time; each row is validated by the API's schema and upserted by its email, new customers 40 to "
+        "a conditional transaction (each customer and its claim), which is what keeps addresses unique. The "
+        "export's floor is its own Scan request (the same "
         f"{result['segments']} segments, live customers' fields only), items counted and dropped; a Scan of whole "
         f"items runs at {result['whole_scan']:,.0f} rows/s. Export rates are medians of {transfer.EXPORT_RUNS} runs "
         "taken in turn with the floor's; rates are the tool's own (its summary line: first row to last, without "
