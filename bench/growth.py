@@ -41,6 +41,7 @@ from botocore.config import Config
 from bench.in_process import _event
 from bench.local_app import environment, start_app
 from bench.metering import Meter, Reading
+from chalicelib.customers.criteria import SORTS
 from scripts.local.dynamodb_local import DynamoDBLocal, local_aws_environment
 from scripts.local.ports import free_port
 
@@ -125,19 +126,7 @@ ROWS: tuple[tuple[str, dict[str, str]], ...] = (
     (f"`created_before={_minutes(900)}`", {"created_before": _minutes(900)}),
     ("`min_lifetime_value=2500`", {"min_lifetime_value": "2500"}),
     ("`max_lifetime_value=500`", {"max_lifetime_value": "500"}),
-    *(
-        (f"`sort={sort}`", {"sort": sort})
-        for sort in (
-            "created_at",
-            "-created_at",
-            "updated_at",
-            "-updated_at",
-            "last_name",
-            "-last_name",
-            "lifetime_value",
-            "-lifetime_value",
-        )
-    ),
+    *((f"`sort={sort}`", {"sort": sort}) for sort in SORTS),
 )
 EMAIL_OF = 500  # the customer the email filter (and the yardstick) looks for: there at every size
 # DynamoDB Local's own calls slow down as its tables grow (AWS's do not): the simplest read the app
