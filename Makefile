@@ -95,25 +95,19 @@ test: dynamodb-local $(NODE_STAMP) chromium lint ## Everything: lint, types, ser
 	@$(PY) -m scripts.tools curl
 	$(BIN)/pytest tests
 
-package: $(STAMP) ## CloudFormation/SAM template (function, API, role, tables) and zip for STAGE into dist/STAGE
+package: $(STAMP) ## CloudFormation/SAM template (functions, API, roles, tables, alarms) and zip for STAGE into dist/STAGE
 	rm -rf $(DIST)
 	$(PY) -m scripts.deploy.package $(STAGE) $(DIST)
 	@ls -l $(DIST)
 
-deploy: $(STAMP) ## Deploy STAGE (dev|prod): data stack, chalice deploy (consumer on the stream), API settings and alarms; prints the URL
-	$(PY) -m scripts.deploy.data_stack deploy $(STAGE)
-	$(PY) -m scripts.deploy.app_deploy $(STAGE)
-	$(PY) -m scripts.deploy.api_settings $(STAGE)
-	@$(BIN)/chalice url --stage $(STAGE)
+deploy: $(STAMP) ## Deploy STAGE (dev|prod) in one pass: data stack, chalice deploy, API settings, alarms; docs/operations.md
+	$(PY) -m scripts.deploy deploy $(STAGE)
 
-delete: $(STAMP) ## Remove STAGE's function, API and alarms; dev's tables too, prod's never
-	$(BIN)/chalice delete --stage $(STAGE)
-	$(PY) -m scripts.deploy.api_settings $(STAGE) --delete-alarms
-	@if [ "$(STAGE)" = prod ]; then echo "Kept the prod data stack (customer data is never deleted by a command)."; \
-	else $(PY) -m scripts.deploy.data_stack delete $(STAGE); fi
+delete: $(STAMP) ## Remove STAGE's functions, API and alarms; dev's data too, prod's never (prod needs CONFIRM=prod)
+	$(PY) -m scripts.deploy delete $(STAGE) $(if $(CONFIRM),--confirm $(CONFIRM))
 
-logs: $(STAMP) ## Tail STAGE's function logs
-	$(BIN)/chalice logs --stage $(STAGE) --follow
+logs: $(STAMP) ## Follow STAGE's logs [FUNCTION=api|record_changes|api-access]
+	$(PY) -m scripts.deploy logs $(STAGE) $(if $(FUNCTION),--function $(FUNCTION))
 
 bench: dynamodb-local ## Measure overhead, end-to-end ratios, cold start and package size into bench/results.md
 	$(PY) -m bench.run

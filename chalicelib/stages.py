@@ -14,6 +14,11 @@ DEPLOYED_STAGES = ("dev", "prod")
 STAGES = (LOCAL_STAGE, *DEPLOYED_STAGES)
 # Stages whose data must survive a stack deletion, a replacing update or a `make delete`.
 PROTECTED_STAGES = frozenset({"prod"})
+# Stages whose routes require an OAuth access token: their data stack makes a Cognito user pool,
+# and the deploy wires its ARN in (COGNITO_USER_POOL_ARN); the others are open.
+AUTHENTICATED_STAGES = frozenset({"prod"})
+# How long CloudWatch keeps each stage's function and API access logs (then they expire).
+LOG_RETENTION_DAYS = {"dev": 14, "prod": 90}
 # API Gateway's stage name under which Chalice deploys (the path prefix, e.g. /api/customers).
 API_STAGE = "api"
 # (rate per second, burst) for a deployed stage's whole API; per-client limits need usage plans.
@@ -36,6 +41,24 @@ def parked_records_queue_name(stage: str) -> str:
 
 def is_protected(stage: str) -> bool:
     return stage in PROTECTED_STAGES
+
+
+def requires_auth(stage: str) -> bool:
+    return stage in AUTHENTICATED_STAGES
+
+
+def log_group_name(stage: str, source: str) -> str:
+    """The log group a stage's function (its Chalice name) or the API's access log (``api-access``) writes to.
+
+    Not ``/aws/lambda/<function>``: Lambda makes that group itself the first time a function
+    logs, so a stack that tried to own it would fail on every upgraded account.
+    """
+    return f"/{APP_NAME}/{stage}/{source}"
+
+
+def deployment_record_parameter(stage: str) -> str:
+    """The SSM parameter holding what `chalice deploy` made for the stage (Chalice's deployed/<stage>.json)."""
+    return f"/{APP_NAME}/{stage}/chalice-deployed"
 
 
 def table_name(base_name: str, stage: str) -> str:

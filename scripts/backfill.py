@@ -53,10 +53,8 @@ def describe(report: BackfillReport) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=STAGES)
-    stage = parser.parse_args().stage
+def run(stage: str) -> None:
+    """Backfill the stage's customers table with the shell's credentials (DynamoDB Local's for ``local``)."""
     from chalicelib.config import DEFAULT_LOCAL_ENDPOINT, get_settings
     from chalicelib.storage.provisioning import backfill_customers
     from chalicelib.wiring import dynamodb_client
@@ -68,6 +66,12 @@ def main() -> int:
         environment.update(local_aws_environment(os.environ.get("DYNAMODB_ENDPOINT_URL", DEFAULT_LOCAL_ENDPOINT)))
     os.environ.update(environment)
     print(describe(backfill_customers(dynamodb_client(), get_settings(), refused=would_refuse)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("stage", choices=STAGES)
+    run(parser.parse_args().stage)
     return 0
 
 

@@ -1,61 +1,90 @@
-"""After `chalice deploy`: what Chalice cannot configure on the API it created.
+"""After `chalice deploy`: what Chalice cannot configure on the API it created, and the stage's alarms.
 
-`make package` puts gateway responses, stage throttling, API tracing and alarms into
-the stage's template. `make deploy` goes through `chalice deploy`, which knows none
-of them, so this step applies the same settings (read from the same generated
-``infra/app-<stage>.json``, one definition) to the deployed API, and the alarms as a
-small CloudFormation stack of their own.
+`make package` puts gateway responses, stage throttling, API tracing, the access log and
+alarms into the stage's template. `make deploy` goes through `chalice deploy`, which knows
+none of them, so this step applies the same settings, read from the same merge template
+(generated from the current configuration, one definition), to the deployed API, and
+deploys the alarms as a small CloudFormation stack of their own.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.stages import (
     API_STAGE,
     APP_NAME,
     CONSUMER_FUNCTION,
-    DEPLOYED_STAGES,
     parked_records_queue_name,
     resource_name,
     table_name,
 )
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.chalice_config import deployed_resources
-from scripts.deploy.app_template import CONSUMER, api_name
+from scripts.deploy import deployment_record, stacks
+from scripts.deploy.alarms import TOPIC_PARAMETER, api_name
+from scripts.deploy.app_template import API_FUNCTION, CONSUMER
 from scripts.deploy.changes import PARKED_RECORDS_QUEUE
-from scripts.paths import ROOT
+from scripts.deploy.log_groups import ACCESS_LOG_ARN_OUTPUT
+
+# The account-wide role API Gateway writes access logs with (one per account and region).
+LOGGING_ROLE = f"{APP_NAME}-apigateway-cloudwatch"
+PUSH_TO_LOGS_POLICY = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
-def deployed_rest_api_id(stage: str, root: Path = ROOT) -> str:
-    for resource in deployed_resources(stage, root).values():
+def rest_api_id(record: dict[str, Any]) -> str:
+    for resource in deployment_record.resources(record).values():
         if resource.get("resource_type") == "rest_api":
             return str(resource["rest_api_id"])
-    raise SystemExit(f"error: no REST API in .chalice/deployed/{stage}.json: run chalice deploy first")
+    raise SystemExit("error: chalice deploy recorded no REST API")
 
 
-def merge_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((root / "infra" / f"app-{stage}.json").read_text())
-    return result
+def rest_api_url(record: dict[str, Any]) -> str:
+    for resource in deployment_record.resources(record).values():
+        if resource.get("resource_type") == "rest_api":
+            return str(resource["rest_api_url"])
+    raise SystemExit("error: chalice deploy recorded no REST API")
 
 
-def apply_api_settings(stage: str, rest_api_id: str, root: Path = ROOT) -> None:
-    """Gateway responses and name, a deployment so they take effect, then the stage's throttling and tracing."""
-    client = boto3.client("apigateway")
-    api = merge_template(stage, root)["Resources"]["RestAPI"]["Properties"]
-    client.update_rest_api(
-        restApiId=rest_api_id, patchOperations=[{"op": "replace", "path": "/name", "value": api_name(stage)}]
+def ensure_logging_role(apigateway: Any, iam: Any, partition: str) -> None:
+    """API Gateway writes access logs only once the account names a role for it; make one if none is set.
+
+    The setting is the account's (every API in the region shares it), so an existing role is
+    left alone, and a `make delete` leaves this one in place for the same reason.
+    """
+    if apigateway.get_account().get("cloudwatchRoleArn"):
+        return
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    try:
+        arn = iam.create_role(RoleName=LOGGING_ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+        arn = iam.get_role(RoleName=LOGGING_ROLE)["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=LOGGING_ROLE, PolicyArn=f"arn:{partition}:iam::aws:{PUSH_TO_LOGS_POLICY}")
+    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+    print(f"Set API Gateway's CloudWatch Logs role of this account and region to {LOGGING_ROLE}.")
+
+
+def apply_api_settings(
+    api_id: str, merge: Mapping[str, Any], outputs: Mapping[str, str], apigateway: Any, stage: str
+) -> None:
+    """Gateway responses and name, a deployment so they take effect, then the stage's throttling, tracing and log."""
+    api = merge["Resources"]["RestAPI"]["Properties"]
+    apigateway.update_rest_api(
+        restApiId=api_id, patchOperations=[{"op": "replace", "path": "/name", "value": api_name(stage)}]
     )
     for response_type, response in api["GatewayResponses"].items():
         arguments: dict[str, Any] = {
-            "restApiId": rest_api_id,
+            "restApiId": api_id,
             "responseType": response_type,
             "responseParameters": {
                 f"gatewayresponse.header.{name}": value
@@ -65,17 +94,19 @@ def apply_api_settings(stage: str, rest_api_id: str, root: Path = ROOT) -> None:
         }
         if "StatusCode" in response:
             arguments["statusCode"] = response["StatusCode"]
-        client.put_gateway_response(**arguments)
-    client.create_deployment(restApiId=rest_api_id, stageName=API_STAGE, description=f"{APP_NAME} settings")
+        apigateway.put_gateway_response(**arguments)
+    apigateway.create_deployment(restApiId=api_id, stageName=API_STAGE, description=f"{APP_NAME} settings")
     settings = api["MethodSettings"][0]
-    client.update_stage(
-        restApiId=rest_api_id,
+    apigateway.update_stage(
+        restApiId=api_id,
         stageName=API_STAGE,
         patchOperations=[
             {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(settings["ThrottlingRateLimit"])},
             {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(settings["ThrottlingBurstLimit"])},
-            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/metrics/enabled", "value": str(settings["MetricsEnabled"]).lower()},
             {"op": "replace", "path": "/tracingEnabled", "value": str(api["TracingEnabled"]).lower()},
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": outputs[ACCESS_LOG_ARN_OUTPUT]},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": api["AccessLogSetting"]["Format"]},
         ],
     )
 
@@ -93,9 +124,8 @@ def _resolve(value: Any, names: dict[str, str], attributes: dict[tuple[str, str]
     return value
 
 
-def alarms_template(stage: str, root: Path = ROOT) -> dict[str, Any]:
-    merge = merge_template(stage, root)
-    names = {"APIHandler": resource_name(stage), CONSUMER: resource_name(stage, CONSUMER_FUNCTION)} | {
+def alarms_template(stage: str, merge: Mapping[str, Any]) -> dict[str, Any]:
+    names = {API_FUNCTION: resource_name(stage), CONSUMER: resource_name(stage, CONSUMER_FUNCTION)} | {
         spec.logical_id: table_name(spec.base_name, stage) for spec in ALL_TABLES
     }
     attributes = {(PARKED_RECORDS_QUEUE, "QueueName"): parked_records_queue_name(stage)}
@@ -117,44 +147,26 @@ def alarms_stack_name(stage: str) -> str:
     return resource_name(stage, "alarms")
 
 
-def deploy_alarms(stage: str, root: Path = ROOT) -> None:
-    client = boto3.client("cloudformation")
-    name = alarms_stack_name(stage)
-    body = json.dumps(alarms_template(stage, root))
-    try:
-        client.describe_stacks(StackName=name)
-    except ClientError:
-        client.create_stack(StackName=name, TemplateBody=body)
-        client.get_waiter("stack_create_complete").wait(StackName=name)
-        return
-    try:
-        client.update_stack(StackName=name, TemplateBody=body)
-        client.get_waiter("stack_update_complete").wait(StackName=name)
-    except ClientError as error:
-        if "No updates are to be performed" not in str(error):
-            raise
+def alarms_stack(stage: str, merge: Mapping[str, Any], topic: str) -> stacks.Stack:
+    """The alarms stack; an empty ``topic`` keeps whatever topic the stack has (set by hand, say)."""
+    return stacks.Stack(
+        name=alarms_stack_name(stage),
+        template=alarms_template(stage, merge),
+        parameters={TOPIC_PARAMETER: topic or None},
+        disposable=True,  # alarms hold no data: a failed first create is cleaned up and made again
+    )
 
 
-def delete_alarms(stage: str) -> None:
-    client = boto3.client("cloudformation")
-    client.delete_stack(StackName=alarms_stack_name(stage))
-    client.get_waiter("stack_delete_complete").wait(StackName=alarms_stack_name(stage))
+def deploy_alarms(stage: str, merge: Mapping[str, Any], topic: str, cloudformation: Any) -> str:
+    """Create or update the alarms stack; the topic it notifies afterwards ("" for none)."""
+    stack = alarms_stack(stage, merge, topic)
+    stacks.deploy(cloudformation, stack)
+    (described,) = cloudformation.describe_stacks(StackName=stack.name)["Stacks"]
+    values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    return str(values.get(TOPIC_PARAMETER, ""))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=DEPLOYED_STAGES)
-    parser.add_argument("--delete-alarms", action="store_true", help="remove the stage's alarms stack instead")
-    args = parser.parse_args()
-    if args.delete_alarms:
-        delete_alarms(args.stage)
-        print(f"Deleted the {args.stage} alarms stack.")
-        return 0
-    apply_api_settings(args.stage, deployed_rest_api_id(args.stage))
-    deploy_alarms(args.stage)
-    print(f"Applied gateway responses, throttling, tracing and alarms to the {args.stage} API.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def delete_alarms(stage: str, cloudformation: Any) -> None:
+    if stacks.status(cloudformation, alarms_stack_name(stage)) is not None:
+        stacks.delete(cloudformation, alarms_stack_name(stage))
+        print(f"Deleted the {stage} alarms stack.")

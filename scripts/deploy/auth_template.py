@@ -42,6 +42,8 @@ def auth_resources(stage: str, protected: bool) -> dict[str, Any]:
             "Properties": {
                 "UserPoolName": resource_name(stage),
                 "DeletionProtection": "ACTIVE" if protected else "INACTIVE",
+                # Callers are services with client credentials: nobody may sign themselves up.
+                "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
             },
         },
         "UserPoolDomain": {
@@ -75,7 +77,8 @@ def auth_outputs(stage: str) -> dict[str, Any]:
     return {
         "UserPoolArn": {
             **output(
-                "Set COGNITO_USER_POOL_ARN of this stage to this (chalice deploy path)", {"Fn::GetAtt": [POOL, "Arn"]}
+                "The user pool's ARN: make deploy gives it to the authorizer (COGNITO_USER_POOL_ARN)",
+                {"Fn::GetAtt": [POOL, "Arn"]},
             ),
             "Export": {"Name": resource_name(stage, "UserPoolArn")},
         },

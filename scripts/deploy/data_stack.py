@@ -1,88 +1,109 @@
-"""A stage's data stack (its DynamoDB tables, from infra/tables-<stage>.json): deploy or delete.
+"""A stage's data stack (tables, pagination key, bus, queue, log groups, user pool): deploy or delete.
 
-The tables live in their own CloudFormation stack, not in Chalice's deployment, so
-`chalice delete` can never take customer data with it. Deleting the prod data stack
-is refused here, and its tables also carry deletion protection and a Retain policy.
+The data lives in its own CloudFormation stack, not in Chalice's deployment, so `chalice
+delete` can never take customer data with it. Deleting the prod data stack is refused
+here, and its tables also carry deletion protection, a Retain policy and the stack
+termination protection. The template is generated from the code on every deploy
+(scripts/deploy/generate_infra.py), so a changed config.json is never deployed stale.
+
+An existing stack is brought to the template one index change per table per update
+(scripts/deploy/index_upgrade.py): CloudFormation refuses more in one update.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
-import boto3
-from botocore.exceptions import ClientError
-
 from chalicelib.stages import DEPLOYED_STAGES, is_protected, resource_name
-from scripts.chalice_config import stage_environment
-from scripts.paths import ROOT
+from scripts.deploy import index_upgrade, stacks
+from scripts.deploy.generate_infra import generate
+
+
+@dataclass(frozen=True)
+class DataStack:
+    outputs: dict[str, str]
+    created: bool
+    index_changes: int  # index creations and deletions applied to existing tables
 
 
 def stack_name(stage: str) -> str:
     return resource_name(stage, "data")
 
 
-def deploy(stage: str) -> None:
-    template = (ROOT / "infra" / f"tables-{stage}.json").read_text()
-    client = boto3.client("cloudformation")
-    name = stack_name(stage)
-    try:
-        client.describe_stacks(StackName=name)
-        exists = True
-    except ClientError:
-        exists = False
-    try:
-        if exists:
-            client.update_stack(StackName=name, TemplateBody=template)
-            client.get_waiter("stack_update_complete").wait(StackName=name)
-        else:
-            client.create_stack(StackName=name, TemplateBody=template, EnableTerminationProtection=is_protected(stage))
-            client.get_waiter("stack_create_complete").wait(StackName=name)
-    except ClientError as error:
-        if "No updates are to be performed" not in str(error):
-            raise
-    print(f"Data stack {name} is up to date.")
-    _check_user_pool(stage, client.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", []))
+def _stack(stage: str) -> stacks.Stack:
+    protected = is_protected(stage)
+    return stacks.Stack(
+        name=stack_name(stage),
+        template=generate(stage),
+        parameters={},
+        termination_protection=protected,
+        disposable=not protected,
+    )
 
 
-def outputs(stage: str) -> dict[str, str]:
-    """The deployed data stack's outputs by key: what `chalice deploy` and the consumer are wired from."""
-    client = boto3.client("cloudformation")
-    try:
-        (stack,) = client.describe_stacks(StackName=stack_name(stage))["Stacks"]
-    except ClientError as error:
-        raise SystemExit(f"error: no data stack {stack_name(stage)} ({error}): run make deploy") from None
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+def _current_template(client: Any, name: str) -> dict[str, Any]:
+    body = client.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+    return json.loads(body) if isinstance(body, str) else dict(body)
 
 
-def _check_user_pool(stage: str, outputs: list[Any]) -> None:
-    """`chalice deploy` needs the pool's ARN in config.json; stop before deploying a broken authorizer."""
-    pool_arn = next((o["OutputValue"] for o in outputs if o["OutputKey"] == "UserPoolArn"), None)
-    if pool_arn is None:
-        return
-    configured = stage_environment(stage).get("COGNITO_USER_POOL_ARN")
-    if configured != pool_arn:
-        raise SystemExit(
-            f"error: set COGNITO_USER_POOL_ARN of stage {stage} in .chalice/config.json to {pool_arn} and run again."
-        )
+def deploy(stage: str, client: Any) -> DataStack:
+    stack = _stack(stage)
+    if not stacks.ready_for_update(client, stack):
+        stacks.create(client, stack)
+        print(f"Created data stack {stack.name}.")
+        return DataStack(stacks.outputs(client, stack.name), created=True, index_changes=0)
+    if stack.termination_protection:
+        client.update_termination_protection(StackName=stack.name, EnableTerminationProtection=True)
+    current = _current_template(client, stack.name)
+    steps = index_upgrade.steps(current, stack.template)
+    changes = index_upgrade.index_changes(current, stack.template)
+    if changes:
+        print(f"Data stack {stack.name}: {changes} index changes, one per table per update ({len(steps)} updates).")
+    for number, template in enumerate(steps, start=1):
+        if len(steps) > 1:
+            print(f"  update {number} of {len(steps)}...", flush=True)
+        stacks.update(client, replace(stack, template=template))
+    print(f"Data stack {stack.name} is up to date.")
+    return DataStack(stacks.outputs(client, stack.name), created=False, index_changes=changes)
 
 
-def delete(stage: str) -> None:
+def outputs(stage: str, client: Any) -> dict[str, str]:
+    """The deployed data stack's outputs by key: what the functions and the API are wired from."""
+    if stacks.status(client, stack_name(stage)) is None:
+        raise SystemExit(f"error: there is no data stack {stack_name(stage)}: run make deploy STAGE={stage}")
+    return stacks.outputs(client, stack_name(stage))
+
+
+def delete(stage: str, client: Any) -> None:
     if is_protected(stage):
-        raise SystemExit(f"error: refusing to delete the {stage} data stack: it holds customer data.")
-    client = boto3.client("cloudformation")
-    client.delete_stack(StackName=stack_name(stage))
-    client.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
+        raise SystemExit(
+            f"error: refusing to delete the {stage} data stack {stack_name(stage)}: it holds customer data "
+            "(termination protection, deletion protection and DeletionPolicy Retain keep it; removing it is a "
+            "decision for the AWS console, not a make target)."
+        )
+    if stacks.status(client, stack_name(stage)) is None:
+        print(f"There is no data stack {stack_name(stage)}.")
+        return
+    stacks.delete(client, stack_name(stage))
     print(f"Deleted data stack {stack_name(stage)}.")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    import boto3
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("deploy", "delete"))
     parser.add_argument("stage", choices=DEPLOYED_STAGES)
     args = parser.parse_args()
-    (deploy if args.action == "deploy" else delete)(args.stage)
+    client = boto3.client("cloudformation")
+    if args.action == "deploy":
+        deploy(args.stage, client)
+    else:
+        delete(args.stage, client)
     return 0
 
 

@@ -15,9 +15,12 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.config import Settings, get_settings
+from chalicelib.stages import LOG_RETENTION_DAYS
 from chalicelib.storage.tables import ALL_TABLES
 from scripts.deploy.changes import STREAM_EVENT_SETTINGS
+from scripts.deploy.dynamodb_calls import DYNAMODB_CALLS
 from scripts.deploy.package import package
+from scripts.deploy.policies import bound_in_stack, unbound_arns
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -84,16 +87,38 @@ def test_function_is_traced_sized_and_configured_for_its_stage(packaged: tuple[s
     assert function["MemorySize"] >= 512
     variables = function["Environment"]["Variables"]
     assert variables["STAGE"] == stage
-    assert settings_of(variables).customers_table == f"customers-{stage}"
+    assert (
+        settings_of({k: v for k, v in variables.items() if isinstance(v, str)}).customers_table == f"customers-{stage}"
+    )
+    if stage == "prod":  # the pool the same stack makes, never a value from configuration
+        assert variables["COGNITO_USER_POOL_ARN"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+        assert function["ReservedConcurrentExecutions"] == 100  # caps what prod can ask of its tables
+    else:
+        assert "COGNITO_USER_POOL_ARN" not in variables
+        assert "ReservedConcurrentExecutions" not in function
     assert variables["PAGINATION_SECRET_NAME"] == f"customer-api/{stage}/pagination-secret"
     assert "PAGINATION_SECRET" not in variables  # never a secret in plain configuration
 
 
-def test_role_carries_exactly_the_stage_policy_file(packaged: tuple[str, Path]) -> None:
+@pytest.mark.parametrize(("role", "suffix"), [("ApiHandlerRole", ""), ("RecordChangesRole", "-consumer")])
+def test_each_role_carries_its_policy_file_bound_to_the_stacks_account(
+    packaged: tuple[str, Path], role: str, suffix: str
+) -> None:
     stage, out = packaged
-    policies = template(out)["Resources"]["ApiHandlerRole"]["Properties"]["Policies"]
-    expected = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    assert [policy["PolicyDocument"] for policy in policies] == [expected]
+    policies = template(out)["Resources"][role]["Properties"]["Policies"]
+    checked_in = json.loads((ROOT / ".chalice" / f"policy-{stage}{suffix}.json").read_text())
+    (document,) = [policy["PolicyDocument"] for policy in policies]
+    assert document == bound_in_stack(checked_in)
+    dynamodb = document["Statement"][0]["Resource"][0]
+    assert dynamodb["Fn::Sub"].startswith("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/")
+
+
+def test_no_arn_is_left_for_any_account_and_no_placeholder_is_left(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    text = (out / "sam.json").read_text()
+    assert list(unbound_arns(template(out))) == []
+    assert "placeholder" not in text
+    assert "000000000000" not in text
 
 
 def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Path]) -> None:
@@ -101,7 +126,7 @@ def test_tables_in_template_match_the_stage_table_names(packaged: tuple[str, Pat
     resources = template(out)["Resources"]
     variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
     names = {resources[spec.logical_id]["Properties"]["TableName"] for spec in ALL_TABLES}
-    settings = settings_of(variables)
+    settings = settings_of({name: value for name, value in variables.items() if isinstance(value, str)})
     assert names == {settings.table(spec) for spec in ALL_TABLES}
     assert len(names) == len(ALL_TABLES) == 5
     if stage == "prod":
@@ -168,10 +193,10 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
     alarms = [r["Properties"] for r in document["Resources"].values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for alarm in alarms:
-        if "Metrics" in alarm:  # metric math: every input names table and operation, as DynamoDB publishes
+        if "Metrics" in alarm:
             inputs = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
-            assert all(_dimensions(metric) == {"TableName", "Operation"} for metric in inputs)
-            by_metric.setdefault(inputs[0]["MetricName"], []).append(alarm)
+            name = inputs[0]["MetricName"] if inputs else "FailedInvocations"  # a Metrics Insights query
+            by_metric.setdefault(name, []).append(alarm)
         else:
             by_metric.setdefault(alarm["MetricName"], []).append(alarm)
     assert set(by_metric) == {
@@ -184,6 +209,7 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
         "ApproximateNumberOfMessagesVisible",
         "IteratorAge",
         "Errors",
+        "FailedInvocations",
     }
     consumer = [{"Name": "FunctionName", "Value": {"Ref": "RecordChanges"}}]
     (behind,) = by_metric["IteratorAge"]
@@ -207,9 +233,78 @@ def test_stage_is_throttled_traced_and_alarmed_on_metrics_that_exist(packaged: t
             {"Name": "Stage", "Value": "api"},
         ]
     assert by_metric["Latency"][0]["ExtendedStatistic"] == "p99"
-    for name in ("ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"):
-        assert len(by_metric[name]) == len(ALL_TABLES)  # one per table
-    assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional
+    assert document["Parameters"]["AlarmTopicArn"]["Default"] == ""  # SNS is optional (config.json's alarm_topic_arn)
+    (delivery,) = by_metric["FailedInvocations"]
+    (query,) = delivery["Metrics"]
+    assert f"WHERE EventBusName = 'customer-api-{stage}'" in query["Expression"]  # every subscriber's rule on the bus
+
+
+def _metric_inputs(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def _table_of(alarm: dict[str, Any]) -> str:
+    (table,) = {d["Value"]["Ref"] for m in _metric_inputs(alarm) for d in m["Dimensions"] if d["Name"] == "TableName"}
+    return str(table)
+
+
+def test_every_table_and_every_index_is_watched_for_throttling(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    resources = template(out)["Resources"]
+    for kind in ("Read", "Write"):
+        for spec in ALL_TABLES:
+            alarm = resources[f"{spec.logical_id}{kind}ThrottleAlarm"]["Properties"]
+            inputs = _metric_inputs(alarm)
+            assert {m["MetricName"] for m in inputs} == {f"{kind}ThrottleEvents"}
+            assert _table_of(alarm) == spec.logical_id
+            indexes = sorted(
+                d["Value"] for m in inputs for d in m["Dimensions"] if d["Name"] == "GlobalSecondaryIndexName"
+            )
+            assert indexes == sorted(index.name for index in spec.indexes)
+            assert len(inputs) == len(spec.indexes) + 1  # the table itself, and each index on its own
+
+
+def test_system_errors_are_summed_over_exactly_the_operations_the_functions_make(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    resources = template(out)["Resources"]
+    for spec in ALL_TABLES:
+        alarm = resources[f"{spec.logical_id}ErrorAlarm"]["Properties"]
+        inputs = _metric_inputs(alarm)
+        assert {m["MetricName"] for m in inputs} == {"SystemErrors"}
+        assert _table_of(alarm) == spec.logical_id
+        operations = {d["Value"] for m in inputs for d in m["Dimensions"] if d["Name"] == "Operation"}
+        declared = {op for calls in DYNAMODB_CALLS.values() for op in calls.get(spec.logical_id, frozenset())}
+        assert operations == declared  # tests/unit/test_iam_policy.py proves the declaration is the recorded calls
+    assert "Query" in {  # the call the hand-kept list once missed
+        d["Value"]
+        for m in _metric_inputs(resources["CustomersTableErrorAlarm"]["Properties"])
+        for d in m["Dimensions"]
+        if d["Name"] == "Operation"
+    }
+
+
+def test_functions_log_to_groups_the_stack_owns_with_retention(packaged: tuple[str, Path]) -> None:
+    stage, out = packaged
+    resources = template(out)["Resources"]
+    groups = {r["Properties"]["LogGroupName"]: r for r in resources.values() if r.get("Type") == "AWS::Logs::LogGroup"}
+    assert set(groups) == {f"/customer-api/{stage}/{source}" for source in ("api", "record_changes", "api-access")}
+    assert all(group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS[stage] for group in groups.values())
+    for logical_id, source in (("APIHandler", "api"), ("RecordChanges", "record_changes")):
+        assert resources[logical_id]["Properties"]["LoggingConfig"] == {
+            "LogFormat": "Text",
+            "LogGroup": f"/customer-api/{stage}/{source}",
+        }
+
+
+def test_access_log_is_json_and_never_holds_a_query_string_a_path_or_an_address(packaged: tuple[str, Path]) -> None:
+    _, out = packaged
+    setting = template(out)["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"]["Fn::Sub"].endswith(":log-group:${ApiAccessLogGroup}")
+    fields = json.loads(setting["Format"])
+    assert fields["resourcePath"] == "$context.resourcePath"  # the route template, not the customer's id
+    assert {"requestId", "status", "httpMethod", "responseLatency"} <= set(fields)
+    for forbidden in ("$context.path", "querystring", "$context.identity.sourceIp", "$input"):
+        assert forbidden not in setting["Format"].replace("$context.resourcePath", "")
 
 
 def test_prod_requires_read_or_write_scope_on_every_route_and_dev_is_open(packaged: tuple[str, Path]) -> None:
@@ -247,9 +342,6 @@ def test_consumer_is_its_own_function_with_its_own_role_name_and_size(packaged: 
     assert properties["FunctionName"] == f"customer-api-{stage}-record_changes"  # as `chalice deploy` names it
     assert (properties["Timeout"], properties["MemorySize"], properties["Tracing"]) == (60, 256, "Active")
     assert properties["Role"] == {"Fn::GetAtt": ["RecordChangesRole", "Arn"]}
-    policies = resources["RecordChangesRole"]["Properties"]["Policies"]
-    expected = json.loads((ROOT / ".chalice" / f"policy-{stage}-consumer.json").read_text())
-    assert [policy["PolicyDocument"] for policy in policies] == [expected]
 
 
 def test_consumer_reads_the_tables_stream_with_bounded_retries_and_parks_to_the_queue(

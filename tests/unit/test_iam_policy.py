@@ -26,6 +26,7 @@ from chalicelib.config import get_settings
 from chalicelib.stages import CONSUMER_FUNCTION, table_name
 from chalicelib.storage.tables import ALL_TABLES
 from scripts.deploy import generate_infra
+from scripts.deploy.dynamodb_calls import DYNAMODB_CALLS
 from tests.support import JSON, Api, body, create, forget_cached_wiring, new_customer
 from tests.support.stream import deliver_changes, poller
 
@@ -59,7 +60,7 @@ def load_policy(function: str, stage: str) -> dict[str, Any]:
 
 
 def function_name(function: str, stage: str) -> str:
-    """The Lambda name `chalice deploy` gives each function (written out: the policy's log group depends on it)."""
+    """The Lambda name `chalice deploy` gives each function (written out: the merge template must agree)."""
     return f"customer-api-{stage}" if function == "api" else f"customer-api-{stage}-record_changes"
 
 
@@ -113,16 +114,30 @@ def paused() -> Iterator[None]:
         _paused[0] = False
 
 
+class Recording:
+    """Per table (logical id): the IAM actions and the DynamoDB operations (as CloudWatch names them) seen."""
+
+    def __init__(self) -> None:
+        self.actions: dict[str, set[str]] = defaultdict(set)
+        self.operations: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, other: Recording) -> None:
+        for table, actions in other.actions.items():
+            self.actions[table] |= actions
+        for table, operations in other.operations.items():
+            self.operations[table] |= operations
+
+
 @contextmanager
-def recording_dynamodb_actions(client: Any) -> Iterator[dict[str, set[str]]]:
-    """(table logical id) -> IAM actions, from every call ``client`` sends while the block runs.
+def recording_dynamodb_calls(client: Any) -> Iterator[Recording]:
+    """Every call ``client`` sends while the block runs, by table.
 
     Tables are told apart by the current settings' names, so the caller's stage
     environment must be in place (the ``api`` fixture's is).
     """
     settings = get_settings()
     logical = {settings.table(spec): spec.logical_id for spec in ALL_TABLES}
-    used: dict[str, set[str]] = defaultdict(set)
+    recording = Recording()
 
     def record(model: Any, params: dict[str, Any], **kwargs: Any) -> None:
         if _paused[0]:
@@ -130,40 +145,43 @@ def recording_dynamodb_actions(client: Any) -> Iterator[dict[str, set[str]]]:
         if model.name == "TransactWriteItems":
             for item in params["TransactItems"]:
                 ((kind, request),) = item.items()
-                used[logical[request["TableName"]]].add(f"dynamodb:{_TRANSACT_ACTIONS[kind]}")
+                recording.actions[logical[request["TableName"]]].add(f"dynamodb:{_TRANSACT_ACTIONS[kind]}")
+                recording.operations[logical[request["TableName"]]].add(model.name)
         elif model.name in ("BatchGetItem", "BatchWriteItem"):
             for table in params["RequestItems"]:
-                used[logical[table]].add(f"dynamodb:{model.name}")
+                recording.actions[logical[table]].add(f"dynamodb:{model.name}")
+                recording.operations[logical[table]].add(model.name)
         else:
-            used[logical[params["TableName"]]].add(f"dynamodb:{model.name}")
+            recording.actions[logical[params["TableName"]]].add(f"dynamodb:{model.name}")
+            recording.operations[logical[params["TableName"]]].add(model.name)
 
     events = client.meta.events
     events.register("provide-client-params.dynamodb", record)
     try:
-        yield used
+        yield recording
     finally:
         events.unregister("provide-client-params.dynamodb", record)
 
 
-def api_used_actions(api: Api) -> dict[str, set[str]]:
+def api_calls(api: Api) -> Recording:
     """What the API function calls while serving every route."""
 
     def consumer_unrecorded() -> None:
         with paused():
             deliver_changes()
 
-    with recording_dynamodb_actions(wiring.dynamodb_client()) as used:
+    with recording_dynamodb_calls(wiring.dynamodb_client()) as recording:
         exercise_every_data_path(api, consumer_unrecorded)
-    return dict(used)
+    return recording
 
 
-def consumer_used_actions(api: Api) -> dict[str, set[str]]:
+def consumer_calls(api: Api) -> Recording:
     """What the stream consumer calls while it records every kind of change, a redelivery and a failing record.
 
     The changes are made first (their calls are the API's); only the deliveries are recorded.
     """
     exercise_every_data_path(api)
-    with recording_dynamodb_actions(wiring.dynamodb_client()) as used:
+    with recording_dynamodb_calls(wiring.dynamodb_client()) as recording:
         deliver_changes()
         poller(fresh=True).poll_once()  # a redelivery of everything: written once, read back
     # A record that keeps failing is counted, then parked (EventBridge refuses a bus that does not exist).
@@ -171,21 +189,17 @@ def consumer_used_actions(api: Api) -> dict[str, set[str]]:
     os.environ["EVENT_BUS_NAME"] = "customer-api-missing-bus"
     forget_cached_wiring()
     try:
-        with recording_dynamodb_actions(wiring.dynamodb_client()) as failing:
+        with recording_dynamodb_calls(wiring.dynamodb_client()) as failing:
             for _ in range(int(get_settings().stream_max_attempts)):
                 poller().poll_once()
     finally:
         os.environ["EVENT_BUS_NAME"] = ""
         forget_cached_wiring()
-    for table, actions in failing.items():
-        used[table] |= actions
-    return dict(used)
+    recording.add(failing)
+    return recording
 
 
-RECORDERS: dict[str, Callable[[Api], dict[str, set[str]]]] = {
-    "api": api_used_actions,
-    "consumer": consumer_used_actions,
-}
+RECORDERS: dict[str, Callable[[Api], Recording]] = {"api": api_calls, "consumer": consumer_calls}
 
 
 def statements(policy: dict[str, Any]) -> Iterator[tuple[list[str], list[str]]]:
@@ -212,9 +226,14 @@ def granted_table_actions(policy: dict[str, Any], stage: str) -> dict[str, set[s
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_policy_grants_exactly_the_dynamodb_actions_the_function_uses(api: Api, function: str, stage: str) -> None:
-    used = RECORDERS[function](api)
-    assert granted_table_actions(load_policy(function, stage), stage) == used
+def test_policy_and_alarms_cover_exactly_the_dynamodb_calls_the_function_makes(
+    api: Api, function: str, stage: str
+) -> None:
+    recording = RECORDERS[function](api)
+    assert granted_table_actions(load_policy(function, stage), stage) == recording.actions
+    # The alarms sum DynamoDB's SystemErrors over the operations declared here (CloudWatch publishes
+    # them per table and operation): a call the code starts making must be declared, or it goes unwatched.
+    assert {table: set(operations) for table, operations in DYNAMODB_CALLS[function].items()} == recording.operations
 
 
 @cache
@@ -291,15 +310,18 @@ def test_stages_use_their_policy_files_and_tracing() -> None:
         assert consumer["lambda_memory_size"] == 256
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize(("function", "source"), [("api", "api"), ("consumer", "record_changes")])
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_policy_log_group_is_the_function_that_chalice_creates(function: str, stage: str) -> None:
+def test_policy_lets_the_function_write_only_to_the_log_group_its_stack_owns(
+    function: str, source: str, stage: str
+) -> None:
     (logs,) = [statement for statement in load_policy(function, stage)["Statement"] if statement["Sid"] == "Logs"]
-    name = function_name(function, stage)
-    assert logs["Resource"] == [
-        f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}",
-        f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}:*",
-    ]
+    assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]  # the group is the data stack's
+    assert logs["Resource"] == [f"arn:aws:logs:*:*:log-group:/customer-api/{stage}/{source}:*"]
+    groups = generate_infra.generate(stage)["Resources"]
+    assert f"/customer-api/{stage}/{source}" in {
+        r["Properties"]["LogGroupName"] for r in groups.values() if r["Type"] == "AWS::Logs::LogGroup"
+    }
 
 
 @pytest.mark.parametrize(("function", "logical_id"), [("api", "APIHandler"), ("consumer", "RecordChanges")])

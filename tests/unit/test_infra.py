@@ -266,3 +266,20 @@ def test_pagination_key_is_generated_by_secrets_manager_under_the_configured_nam
     assert secret["Properties"]["Name"] == stage_environment(stage)["PAGINATION_SECRET_NAME"]
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
     assert "SecretString" not in secret["Properties"]  # generated in the account, never written down
+
+
+def test_the_prod_user_pool_lets_nobody_sign_themselves_up_and_dev_has_none() -> None:
+    prod = generate_infra.generate("prod")["Resources"]
+    assert prod["UserPool"]["Properties"]["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert prod["UserPool"]["DeletionPolicy"] == "Retain"
+    assert not any(r["Type"].startswith("AWS::Cognito::") for r in generate_infra.generate("dev")["Resources"].values())
+
+
+def test_the_alarm_topic_is_the_stages_setting_in_config_json(project_copy: Path) -> None:
+    config_path = project_copy / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    topic = "arn:aws:sns:eu-west-1:123456789012:customer-api-alarms"
+    config["stages"]["prod"]["alarm_topic_arn"] = topic
+    config_path.write_text(json.dumps(config))
+    merge = generate_infra.templates("prod", project_copy)[generate_infra.app_template_path("prod", project_copy)]
+    assert merge["Parameters"]["AlarmTopicArn"]["Default"] == topic
