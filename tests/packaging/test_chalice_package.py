@@ -375,3 +375,34 @@ def test_consumer_reads_the_tables_stream_with_bounded_retries_and_parks_to_the_
     # Bounded, and long enough for the consumer to park a failing record itself (whole) first.
     read = settings_of({key: value for key, value in variables.items() if isinstance(value, str)})
     assert read.stream_max_attempts < settings["MaximumRetryAttempts"] == 5
+
+
+class _NoManagedPolicies:
+    """SAM resolves managed policy names through IAM; this template names none (each role has its own policy)."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def test_sam_transform_offline_gives_a_lint_clean_cloudformation_template(
+    packaged: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What CloudFormation's AWS::Serverless transform makes of the package, without AWS: then cfn-lint on that."""
+    from samtranslator.translator.transform import transform
+
+    stage, out = packaged
+    document = template(out)
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":  # what `aws cloudformation package` rewrites
+            resource["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # the translator fills in the region's pseudo values
+    translated = transform(document, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+    types = {resource["Type"] for resource in translated["Resources"].values()}
+    assert not any(kind.startswith("AWS::Serverless::") for kind in types)
+    assert {"AWS::ApiGateway::Stage", "AWS::Lambda::EventSourceMapping", "AWS::Logs::LogGroup"} <= types
+    (api_stage,) = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert "AccessLogSetting" in api_stage["Properties"]
+    path = tmp_path / f"{stage}-cloudformation.json"
+    path.write_text(json.dumps(translated))
+    completed = subprocess.run([str(BIN / "cfn-lint"), str(path)], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr

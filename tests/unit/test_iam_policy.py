@@ -25,7 +25,7 @@ from chalicelib import wiring
 from chalicelib.config import get_settings
 from chalicelib.stages import CONSUMER_FUNCTION, table_name
 from chalicelib.storage.tables import ALL_TABLES
-from scripts.deploy import generate_infra
+from scripts.deploy import generate_infra, policies
 from scripts.deploy.dynamodb_calls import DYNAMODB_CALLS
 from tests.support import JSON, Api, body, create, forget_cached_wiring, new_customer
 from tests.support.stream import deliver_changes, poller
@@ -364,3 +364,32 @@ def test_consumer_reads_only_its_stage_stream_and_reaches_only_its_bus_and_queue
     assert not any(
         "/stream/" in resource for _, resources in statements(load_policy("api", stage)) for resource in resources
     )
+
+
+def parliament_findings(policy: dict[str, Any]) -> list[str]:
+    from parliament import analyze_policy_string
+
+    return [f"{finding.issue}: {finding.detail}" for finding in analyze_policy_string(json.dumps(policy)).findings]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_parliament_finds_nothing_in_the_policy_as_checked_in_and_as_deployed(function: str, stage: str) -> None:
+    policy = load_policy(function, stage)
+    assert parliament_findings(policy) == []
+    assert parliament_findings(policies.bound(policy, "aws", "eu-west-1", "123456789012")) == []
+
+
+def test_parliament_does_find_a_mistake() -> None:
+    policy = load_policy("api", "dev")
+    policy["Statement"][0]["Action"] = ["dynamodb:GetItems"]
+    assert parliament_findings(policy)
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn"])
+def test_deployed_policies_name_one_account_region_and_partition(partition: str) -> None:
+    bound = policies.bound(load_policy("consumer", "prod"), partition, "eu-west-1", "123456789012")
+    resources = [resource for _, resources in statements(bound) for resource in resources if resource != "*"]
+    assert resources
+    assert all(resource.startswith(f"arn:{partition}:") for resource in resources), resources
+    assert all(":eu-west-1:123456789012:" in resource for resource in resources), resources
