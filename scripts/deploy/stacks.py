@@ -142,12 +142,18 @@ def ready_for_update(client: Any, stack: Stack) -> bool:
             print(f"Stack {stack.name} is left over from a failed first create ({current}); deleting it to retry.")
             delete(client, stack.name)
             return False
+        unprotect = (
+            f"aws cloudformation update-termination-protection --no-enable-termination-protection "
+            f"--stack-name {stack.name}, then "
+            if stack.termination_protection
+            else ""
+        )
         raise StackError(
             f"error: stack {stack.name} is in {current}: its first create failed and was rolled back.{reasons}\n"
             "It is never deleted automatically: resources kept by DeletionPolicy Retain may hold data. "
             "Fix the cause above, check what the stack kept "
             f"(aws cloudformation describe-stack-resources --stack-name {stack.name}), delete it yourself "
-            f"(aws cloudformation delete-stack --stack-name {stack.name}) and run make deploy again."
+            f"({unprotect}aws cloudformation delete-stack --stack-name {stack.name}) and run make deploy again."
         )
     if current in STUCK or current.endswith("_IN_PROGRESS"):
         raise StackError(
