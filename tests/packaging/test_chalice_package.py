@@ -396,7 +396,7 @@ def test_sam_transform_offline_gives_a_lint_clean_cloudformation_template(
         if resource["Type"] == "AWS::Serverless::Function":  # what `aws cloudformation package` rewrites
             resource["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # the translator fills in the region's pseudo values
-    translated = transform(document, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+    translated = transform(document, {}, _NoManagedPolicies())
     types = {resource["Type"] for resource in translated["Resources"].values()}
     assert not any(kind.startswith("AWS::Serverless::") for kind in types)
     assert {"AWS::ApiGateway::Stage", "AWS::Lambda::EventSourceMapping", "AWS::Logs::LogGroup"} <= types
