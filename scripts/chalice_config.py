@@ -1,4 +1,4 @@
-"""What Chalice's files say about a stage: its environment (config.json), what it deployed (deployed/).
+"""What Chalice's config.json says about a stage: its environment, and the deploy's own stage settings.
 
 Stage facts that are not Chalice configuration live in ``chalicelib/stages.py``.
 """
@@ -30,11 +30,3 @@ def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
 def alarm_topic(stage: str, root: Path = ROOT) -> str:
     """The SNS topic ARN the stage's alarms notify, as config.json sets it ("" when it sets none)."""
     return str(chalice_config(root)["stages"][stage].get(ALARM_TOPIC_KEY, "")).strip()
-
-
-def deployed_resources(stage: str, root: Path = ROOT) -> dict[str, dict[str, Any]]:
-    """Chalice's record of what it deployed for the stage, by resource name (empty before the first deploy)."""
-    path = root / ".chalice" / "deployed" / f"{stage}.json"
-    if not path.exists():
-        return {}
-    return {resource["name"]: resource for resource in json.loads(path.read_text())["resources"]}

@@ -25,11 +25,9 @@ import boto3
 
 from chalicelib.stages import (
     DEPLOYED_STAGES,
-    deployment_record_parameter,
     is_protected,
     log_group_name,
     requires_auth,
-    resource_name,
 )
 from scripts.chalice_config import alarm_topic
 from scripts.deploy import api_settings, app_deploy, chalice_project, data_stack, deployment_record, generate_infra
@@ -66,10 +64,10 @@ def deploy(stage: str) -> None:
     lambda_client = account.client("lambda")
     ssm = account.client("ssm")
     found = deployment_record.read(stage, ssm)
-    record = found[0] if found else None
-    if found and found[1] != f"SSM parameter {deployment_record_parameter(stage)}":
-        print(f"Taking the deployment record from {found[1]}; from now on it is kept in the account.")
-    app_deploy.check_record(stage, record, lambda_client)
+    record = found.record if found else None
+    if found and found.legacy:
+        print(f"Taking the deployment record from {found.source}; from now on it is kept in the account.")
+    app_deploy.refuse_unrecorded(stage, record, lambda_client, "deploy")
 
     data = data_stack.deploy(stage, account.client("cloudformation"))
     outputs = data.outputs
@@ -95,7 +93,7 @@ def deploy(stage: str) -> None:
     merge = generate_infra.templates(stage)[generate_infra.app_template_path(stage)]
     apigateway = account.client("apigateway")
     api_settings.ensure_logging_role(apigateway, account.client("iam"), account.partition)
-    api_settings.apply_api_settings(api_settings.rest_api_id(record), merge, outputs, apigateway, stage)
+    api_settings.apply_api_settings(api_settings.rest_api(record)["rest_api_id"], merge, outputs, apigateway, stage)
     topic = api_settings.deploy_alarms(stage, merge, alarm_topic(stage), account.client("cloudformation"))
     print(f"Alarms of {stage} notify {topic}." if topic else f"Alarms of {stage} notify no topic (alarm_topic_arn).")
 
@@ -104,7 +102,7 @@ def deploy(stage: str) -> None:
         from scripts import backfill
 
         backfill.run(stage)
-    print(f"Deployed {stage}: {api_settings.rest_api_url(record)}")
+    print(f"Deployed {stage}: {api_settings.rest_api(record)['rest_api_url']}")
 
 
 def delete(stage: str, confirm: str | None) -> None:
@@ -117,16 +115,10 @@ def delete(stage: str, confirm: str | None) -> None:
     ssm = account.client("ssm")
     found = deployment_record.read(stage, ssm)
     if found is None:
-        if app_deploy.function_exists(account.client("lambda"), resource_name(stage)):
-            raise SystemExit(
-                f"error: {resource_name(stage)} exists, but there is no record of its deployment (SSM parameter "
-                f"{deployment_record_parameter(stage)}, or .chalice/deployed/{stage}.json of an earlier release's "
-                "checkout). Nothing was deleted: deleting the data without the functions and API would orphan "
-                f"them. Copy that .chalice/deployed/{stage}.json here and run make delete again."
-            )
+        app_deploy.refuse_unrecorded(stage, None, account.client("lambda"), "delete")
         print(f"No {stage} functions or API are deployed.")
     else:
-        record, where = found
+        record, where = found.record, found.source
         project = chalice_project.build(stage, environment={}, consumer_environment={}, bind=lambda policy: policy)
         deployment_record.place(stage, record, project)
         if not app_deploy.chalice("delete", stage, project, {}):

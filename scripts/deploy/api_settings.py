@@ -35,17 +35,11 @@ LOGGING_ROLE = f"{APP_NAME}-apigateway-cloudwatch"
 PUSH_TO_LOGS_POLICY = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
-def rest_api_id(record: dict[str, Any]) -> str:
+def rest_api(record: dict[str, Any]) -> dict[str, Any]:
+    """Chalice's record of the stage's REST API (its id and URL)."""
     for resource in deployment_record.resources(record).values():
         if resource.get("resource_type") == "rest_api":
-            return str(resource["rest_api_id"])
-    raise SystemExit("error: chalice deploy recorded no REST API")
-
-
-def rest_api_url(record: dict[str, Any]) -> str:
-    for resource in deployment_record.resources(record).values():
-        if resource.get("resource_type") == "rest_api":
-            return str(resource["rest_api_url"])
+            return resource
     raise SystemExit("error: chalice deploy recorded no REST API")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.stages import CONSUMER_FUNCTION, resource_name
+from chalicelib.stages import CONSUMER_FUNCTION, deployment_record_parameter, resource_name
 from scripts.deploy import deployment_record
 from scripts.deploy.changes import (
     CONSUMER_ENVIRONMENT_OUTPUTS,
@@ -61,15 +61,18 @@ def function_exists(client: Any, name: str) -> bool:
     return True
 
 
-def check_record(stage: str, record: dict[str, Any] | None, client: Any) -> None:
-    """Refuse to deploy over functions that exist with no record of them: Chalice would try to make them again."""
+def refuse_unrecorded(stage: str, record: dict[str, Any] | None, client: Any, action: str) -> None:
+    """Refuse to deploy or delete when the functions exist with no record of them.
+
+    A deploy would have Chalice make them again (and fail on their names); a delete could find
+    neither them nor the API, and deleting the data without them would orphan them.
+    """
     if record is None and function_exists(client, resource_name(stage)):
         raise SystemExit(
             f"error: {resource_name(stage)} exists in this account, but there is no record of its deployment "
-            f"(SSM parameter /customer-api/{stage}/chalice-deployed, or .chalice/deployed/{stage}.json of the "
-            "checkout an earlier release deployed from). Nothing was changed. Copy that checkout's "
-            f".chalice/deployed/{stage}.json into this one's .chalice/deployed/ and run make deploy again: "
-            "it is then kept in the account."
+            f"({deployment_record.where(stage)}). Nothing was changed. Copy that checkout's "
+            f".chalice/deployed/{stage}.json into this one's .chalice/deployed/ and run make {action} again: "
+            "the record is then kept in the account."
         )
 
 
@@ -81,7 +84,7 @@ def check_stream(stage: str, record: dict[str, Any] | None, stream_arn: str) -> 
             f"error: the consumer reads stream {mapping['stream_arn']}, but the data stack's stream is now "
             f"{stream_arn}. Delete the old subscription (aws lambda delete-event-source-mapping --uuid "
             f"{mapping['event_uuid']}) and remove its {CONSUMER_MAPPING!r} entry from the deployment record "
-            f"(SSM parameter /customer-api/{stage}/chalice-deployed), then run make deploy again: the consumer "
+            f"(SSM parameter {deployment_record_parameter(stage)}), then run make deploy again: the consumer "
             "starts at the new stream's oldest record."
         )
 

@@ -56,8 +56,7 @@ def deploy(stage: str, client: Any) -> DataStack:
         stacks.create(client, stack)
         print(f"Created data stack {stack.name}.")
         return DataStack(stacks.outputs(client, stack.name), created=True, index_changes=0)
-    if stack.termination_protection:
-        client.update_termination_protection(StackName=stack.name, EnableTerminationProtection=True)
+    stacks.protect(client, stack)
     current = _current_template(client, stack.name)
     steps = index_upgrade.steps(current, stack.template)
     changes = index_upgrade.index_changes(current, stack.template)

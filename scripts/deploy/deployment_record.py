@@ -15,6 +15,7 @@ and kept in the parameter from then on.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +34,32 @@ def legacy_file(stage: str, root: Path = ROOT) -> Path:
     return _file(stage, root)
 
 
-def read(stage: str, ssm: Any, root: Path = ROOT) -> tuple[dict[str, Any], str] | None:
-    """The record and where it was found, or None when the stage has none anywhere."""
+@dataclass(frozen=True)
+class Found:
+    record: dict[str, Any]
+    source: str  # where it was found, for messages
+    legacy: bool  # in a checkout (an earlier release's place), not yet in the account
+
+
+def where(stage: str) -> str:
+    """Where the record is kept, and where an earlier release left it, for messages."""
+    return (
+        f"SSM parameter {deployment_record_parameter(stage)}, "
+        f"or .chalice/deployed/{stage}.json of an earlier release's checkout"
+    )
+
+
+def read(stage: str, ssm: Any, root: Path = ROOT) -> Found | None:
+    """The stage's record, or None when it has none anywhere."""
     try:
         value = ssm.get_parameter(Name=deployment_record_parameter(stage))["Parameter"]["Value"]
-        record: dict[str, Any] = json.loads(value)
-        return record, f"SSM parameter {deployment_record_parameter(stage)}"
+        return Found(json.loads(value), f"SSM parameter {deployment_record_parameter(stage)}", legacy=False)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ParameterNotFound":
             raise
     legacy = legacy_file(stage, root)
     if legacy.exists():
-        return json.loads(legacy.read_text()), str(legacy.relative_to(root))
+        return Found(json.loads(legacy.read_text()), str(legacy.relative_to(root)), legacy=True)
     return None
 
 

@@ -238,8 +238,11 @@ def write(stages: Sequence[str], root: Path = ROOT) -> list[Path]:
 def refresh(stage: str, root: Path = ROOT) -> None:
     """Rewrite the stage's checked-in templates when the configuration changed: deploy and package call this
     first, so the files always show what went out (commit what it writes)."""
-    if stale([stage], root):
-        for path in write([stage], root):
+    for path, template in templates(stage, root).items():
+        text = render(template)
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
             print(f"Wrote {path.relative_to(root)} from the current configuration: commit it.")
 
 

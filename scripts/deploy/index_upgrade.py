@@ -57,19 +57,33 @@ def _tables(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def steps(current: Mapping[str, Any], target: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Templates to apply in order; the last is ``target``."""
+Plan = dict[str, tuple[list[str], list[dict[str, Any]]]]
+
+
+def _plan(current: Mapping[str, Any], target: Mapping[str, Any]) -> Plan:
+    """Per table already in the stack: the index names to delete and the index definitions to create."""
     before = _tables(current)
-    plans: dict[str, tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]] = {}
+    plan: Plan = {}
     for logical_id, properties in _tables(target).items():
         if logical_id not in before:
             continue  # a new table is created with all its indexes at once
         now, wanted = _indexes(before[logical_id]), _indexes(properties)
         removals = [name for name, index in now.items() if wanted.get(name) != index]
         additions = [index for name, index in wanted.items() if now.get(name) != index]
-        kept = [index for name, index in now.items() if name not in removals]
-        plans[logical_id] = (kept, removals, additions)
-    if all(not removals and not additions for _, removals, additions in plans.values()):
+        plan[logical_id] = (removals, additions)
+    return plan
+
+
+def index_changes(current: Mapping[str, Any], target: Mapping[str, Any]) -> int:
+    """How many index creations and deletions the upgrade makes (0: the stack's indexes are current)."""
+    return sum(len(removals) + len(additions) for removals, additions in _plan(current, target).values())
+
+
+def steps(current: Mapping[str, Any], target: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Templates to apply in order; the last is ``target``."""
+    before = _tables(current)
+    plans = _plan(current, target)
+    if not index_changes(current, target):
         return [dict(target)]
 
     definitions: dict[str, dict[str, Any]] = {}
@@ -79,8 +93,8 @@ def steps(current: Mapping[str, Any], target: Mapping[str, Any]) -> list[dict[st
     # Each table's index list at each step, starting from what it has now.
     states = {logical_id: list(_indexes(before[logical_id]).values()) for logical_id in plans}
     sequence: list[dict[str, list[dict[str, Any]]]] = [copy.deepcopy(states)]
-    while any(removals or additions for _, removals, additions in plans.values()):
-        for logical_id, (_, removals, additions) in plans.items():
+    while any(removals or additions for removals, additions in plans.values()):
+        for logical_id, (removals, additions) in plans.items():
             if removals:
                 name = removals.pop(0)
                 states[logical_id] = [index for index in states[logical_id] if index["IndexName"] != name]
@@ -96,15 +110,3 @@ def steps(current: Mapping[str, Any], target: Mapping[str, Any]) -> list[dict[st
             resource["Properties"] = _with_indexes(resource["Properties"], indexes, definitions)
         templates.append(template)
     return [*templates, dict(target)]
-
-
-def index_changes(current: Mapping[str, Any], target: Mapping[str, Any]) -> int:
-    """How many index creations and deletions the upgrade makes (0: the stack's indexes are current)."""
-    count = 0
-    before = _tables(current)
-    for logical_id, properties in _tables(target).items():
-        if logical_id in before:
-            now, wanted = _indexes(before[logical_id]), _indexes(properties)
-            count += sum(wanted.get(name) != index for name, index in now.items())
-            count += sum(now.get(name) != index for name, index in wanted.items())
-    return count

@@ -36,21 +36,18 @@ def placeholder_pool_arn(stage: str) -> str:
     return f"arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_{stage}placeholder"
 
 
-def placeholders(stage: str) -> dict[str, str]:
-    """What app.py reads on import that only the stack will know."""
-    values = {"CUSTOMERS_STREAM_ARN": placeholder_stream_arn(stage)}
-    if requires_auth(stage):
-        values["COGNITO_USER_POOL_ARN"] = placeholder_pool_arn(stage)
-    return values
+def pool_placeholder(stage: str) -> dict[str, str]:
+    """The stage variable app.py builds the authorizer from, until the stack fills in its own pool."""
+    return {"COGNITO_USER_POOL_ARN": placeholder_pool_arn(stage)} if requires_auth(stage) else {}
 
 
 def package(stage: str, out: Path, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Write ``out``/sam.json and deployment.zip; the caller checks the result."""
     generate_infra.refresh(stage, root)
-    values = placeholders(stage)
+    pool = pool_placeholder(stage)
     project = chalice_project.build(
         stage,
-        environment={k: v for k, v in values.items() if k != "CUSTOMERS_STREAM_ARN"},
+        environment=pool,
         consumer_environment={},
         bind=policies.bound_in_stack,
         root=root,
@@ -73,7 +70,9 @@ def package(stage: str, out: Path, root: Path = ROOT) -> subprocess.CompletedPro
     environment = {
         "AWS_DEFAULT_REGION": "us-east-1",  # chalice needs a region even offline
         **os.environ,
-        **values,  # the same template whatever the shell holds
+        # What app.py reads as Chalice imports it: the same template whatever the shell holds.
+        **pool,
+        "CUSTOMERS_STREAM_ARN": placeholder_stream_arn(stage),
     }
     return subprocess.run(
         command, cwd=project, env=environment, capture_output=True, text=True, check=False, timeout=300

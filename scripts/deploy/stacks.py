@@ -163,11 +163,16 @@ def ready_for_update(client: Any, stack: Stack) -> bool:
     return True
 
 
+def protect(client: Any, stack: Stack) -> None:
+    """Termination protection on an existing stack that should have it (one made before the stage was protected)."""
+    if stack.termination_protection:
+        client.update_termination_protection(StackName=stack.name, EnableTerminationProtection=True)
+
+
 def deploy(client: Any, stack: Stack) -> bool:
     """Create or update the stack; True when it was created."""
     if ready_for_update(client, stack):
-        if stack.termination_protection:  # a stack made before the stage was protected gets it too
-            client.update_termination_protection(StackName=stack.name, EnableTerminationProtection=True)
+        protect(client, stack)
         update(client, stack)
         return False
     create(client, stack)
