@@ -8,16 +8,21 @@ table update, say), the shim validates the same way, so a defect of ours still f
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.cloudformation import models as cloudformation
 from moto.cloudformation.parsing import get_model_list, get_model_map, get_name_type_map
+from moto.awslambda.models import LambdaFunction
+from moto.cloudwatch import models as cloudwatch
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.secretsmanager.models import secretsmanager_backends
 
 
 def _swagger_import() -> None:
@@ -139,22 +144,19 @@ def _stack_failures() -> None:
     the resource's error out of the API call instead, so the deploy's handling of a rolled-back
     stack (defect 6 of issue 13) could never run. Here the failure takes AWS's course.
     """
-    original_create = cloudformation.Stack.create_resources
+    original_create = cloudformation.CloudFormationBackend.create_stack
     original_update = cloudformation.Stack.update
 
-    def create_resources(self: Any) -> None:
+    def create_stack(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            original_create(self)
+            return original_create(self, name, *args, **kwargs)
         except Exception as error:
-            _record_failure(self, error)
-            for resource in list(self.resource_map._parsed_resources.values()):
-                try:
-                    if hasattr(resource, "delete"):
-                        resource.delete(self.account_id, self.region_name)
-                except Exception:  # noqa: S110 - what was never made cannot be undone
-                    pass
-            self.status = "ROLLBACK_COMPLETE"
-            self._add_stack_event("ROLLBACK_COMPLETE")
+            (stack,) = [stack for stack in self.stacks.values() if stack.name == name]
+            _record_failure(stack, error)
+            _roll_back_create(stack)
+            for export in [key for key, value in self.exports.items() if value.exporting_stack_id == stack.stack_id]:
+                del self.exports[export]
+            return stack
 
     def update(self: Any, *args: Any, **kwargs: Any) -> None:
         template, parameters = self.template, self.parameters
@@ -167,8 +169,28 @@ def _stack_failures() -> None:
             self.status = "UPDATE_ROLLBACK_COMPLETE"
             self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
-    cloudformation.Stack.create_resources = create_resources  # type: ignore[method-assign]
+    cloudformation.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
     cloudformation.Stack.update = update  # type: ignore[method-assign]
+
+
+def _roll_back_create(stack: Any) -> None:
+    """Delete what the failed create made; the stack then holds nothing (moto would make it lazily again)."""
+    resources = stack.template_dict.get("Resources", {})
+    for logical_id, resource in list(stack.resource_map._parsed_resources.items()):
+        if isinstance(resource, CloudFormationModel) and logical_id in resources:
+            with contextlib.suppress(Exception):  # what was never made cannot be undone
+                type(resource).delete_from_cloudformation_json(
+                    getattr(resource, "physical_resource_id", logical_id),
+                    resources[logical_id],
+                    stack.account_id,
+                    stack.region_name,
+                )
+    stack.template = "{}"
+    stack.template_dict = {"Resources": {}}
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = stack._create_output_map()
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
 
 
 def _record_failure(stack: Any, error: Exception) -> None:
@@ -229,6 +251,49 @@ def _table_updates() -> None:
         return table
 
     Table.update_from_cloudformation_json = update_from_cloudformation_json  # type: ignore[method-assign, assignment]
+
+
+def _stream_records_stay() -> None:
+    """A DynamoDB stream keeps its records 24 hours, whoever reads them; moto hands them to Lambda and drops them.
+
+    On AWS, Lambda's poller reads the stream on its own schedule and the records stay on it.
+    moto instead invokes the subscribed function in a container as each record is written
+    (there is no container runtime here) and then empties the shard, so nothing could read
+    the records afterwards. Here they stay, and the rehearsal plays Lambda's poller: it reads
+    them with GetRecords and hands them to the deployed zip's consumer.
+    """
+
+    def add(self: StreamShard, old: Any, new: Any) -> None:
+        view = self.table.stream_specification["StreamViewType"]  # type: ignore[index]
+        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        sequence = len(self.items) + self.starting_sequence_number
+        self.items.append(StreamRecord(self.table, view, event, old, new, sequence))
+
+    StreamShard.add = add  # type: ignore[method-assign]
+
+
+def _function_logging_config() -> None:
+    """Lambda keeps a function's ``LoggingConfig`` (its log group and format); moto drops it.
+
+    The deploy points each function at the log group its data stack owns (defect 8 of issue
+    13); without this, the rehearsal could not see whether it did.
+    """
+    original_update = LambdaFunction.update_configuration
+    original_get = LambdaFunction.get_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in config_updates:
+            self.rehearsal_logging_config = dict(config_updates["LoggingConfig"])
+        return original_update(self, config_updates)
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        configuration = original_get(self, on_create)
+        default = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.function_name}"}
+        configuration["LoggingConfig"] = getattr(self, "rehearsal_logging_config", default)
+        return configuration
+
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
 
 
 class _UserPool(CloudFormationModel):
@@ -347,9 +412,169 @@ class _UserPoolResourceServer(_UserPoolPart):
         return cls(str(properties["Identifier"]))
 
 
+class _Alarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm, which moto's CloudFormation skips (the alarms stack would make nothing).
+
+    Real AWS makes the alarm (named ``<stack>-<logical id>-<suffix>`` when the template gives no
+    name) with the template's metric or metric-math queries and actions; here moto's own
+    PutMetricAlarm makes the same alarm, so DescribeAlarms shows what the template asked for.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _Alarm:
+        p = cloudformation_json["Properties"]
+        queries = [
+            cloudwatch.MetricDataQuery(
+                query_id=query["Id"],
+                label=query.get("Label", ""),
+                period=query.get("Period"),  # moto serialises it as given
+                return_data=str(query.get("ReturnData", True)).lower(),
+                expression=query.get("Expression"),
+                metric_stat=_metric_stat(query["MetricStat"]) if "MetricStat" in query else None,
+            )
+            for query in p.get("Metrics", [])
+        ]
+        cloudwatch.cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name,
+            namespace=p.get("Namespace", ""),
+            metric_name=p.get("MetricName", ""),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic", ""),
+            description=p.get("AlarmDescription", ""),
+            dimensions=list(p.get("Dimensions", [])),
+            alarm_actions=list(p.get("AlarmActions", [])),
+            metric_data_queries=queries or None,
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=list(p.get("OKActions", [])),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(resource_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cloudwatch.cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Alarm:
+        return cls.create_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+
+class _Secret(CloudFormationModel):
+    """AWS::SecretsManager::Secret, which moto's CloudFormation skips.
+
+    Real AWS makes the secret with a random value from ``GenerateSecretString`` (the pagination
+    key the functions read at cold start); here moto's CreateSecret and GetRandomPassword do.
+    A stack delete deletes it at once on dev (no recovery window), as the template's policy says.
+    """
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _Secret:
+        p = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        generate = p.get("GenerateSecretString", {})
+        value = p.get("SecretString") or backend.get_random_password(
+            password_length=int(generate.get("PasswordLength", 32)),
+            exclude_characters=generate.get("ExcludeCharacters", ""),
+            exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+            exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+            exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+            exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+            include_space=bool(generate.get("IncludeSpace", False)),
+            require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+        )
+        if not isinstance(value, str):  # moto answers with the API's JSON document
+            value = json.loads(value)["RandomPassword"]
+        created = backend.create_secret(
+            name=resource_name,
+            secret_string=value,
+            secret_binary=None,
+            description=p.get("Description"),
+            tags=p.get("Tags"),
+            kms_key_id=p.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"])
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(resource_name, None, True)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+
+def _metric_stat(stat: dict[str, Any]) -> cloudwatch.MetricStat:
+    metric = stat["Metric"]
+    dimensions = [cloudwatch.Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])]
+    return cloudwatch.MetricStat(
+        cloudwatch.Metric(metric["MetricName"], metric["Namespace"], dimensions),
+        str(stat["Period"]),
+        stat["Stat"],
+        stat.get("Unit", ""),
+    )
+
+
 def install() -> None:
     _swagger_import()
     _stack_failures()
     _table_updates()
+    _function_logging_config()
+    _stream_records_stay()
     for cache in (get_model_list, get_model_map, get_name_type_map):
         cache.cache_clear()  # the Cognito models above are CloudFormationModel subclasses moto must see

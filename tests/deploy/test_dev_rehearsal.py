@@ -1,0 +1,457 @@
+"""Deploy rehearsal, dev: `make deploy`, redeploy and `make delete` as a user runs them, against an emulator.
+
+The tests run in order on one emulated account: a first deploy that fails and is retried,
+what it made, the built zip answering every route in a boto3-only runtime, a redeploy
+from another checkout with a changed setting, and the delete. Every name and setting they
+expect comes from the code that defines it (chalicelib/stages.py, the table specs, the
+generated templates, the policy files), so a deploy that drifts from them fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.stages import (
+    API_STAGE,
+    CONSUMER_FUNCTION,
+    LOG_RETENTION_DAYS,
+    THROTTLING,
+    deployment_record_parameter,
+    event_bus_name,
+    log_group_name,
+    parked_records_queue_name,
+    resource_name,
+    table_name,
+)
+from chalicelib.storage.tables import ALL_TABLES, CUSTOMERS
+from scripts.deploy import generate_infra, policies
+from scripts.deploy.alarms import TOPIC_PARAMETER
+from scripts.deploy.api_settings import LOGGING_ROLE, alarms_stack_name
+from scripts.deploy.changes import STREAM_EVENT_SETTINGS
+from scripts.deploy.data_stack import stack_name
+from scripts.deploy.log_groups import ACCESS_LOG_FORMAT, LOG_GROUPS
+from tests.deploy.conftest import Make
+from tests.support.aws_emulator import ACCOUNT, REGION, Emulator
+from tests.support.lambda_runtime import (
+    FunctionSettings,
+    LambdaRuntime,
+    api_gateway_proxy_event,
+    dynamodb_stream_event,
+    stream_records,
+)
+
+STAGE = "dev"
+FUNCTION = resource_name(STAGE)
+CONSUMER = resource_name(STAGE, CONSUMER_FUNCTION)
+ORIGIN = "https://rehearsal.example.com"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:customer-api-dev-alarms"
+
+
+@dataclass
+class Deployed:
+    checkout: Path
+    make: Make
+    failed_first: str  # the output of the first deploy, which failed
+    retried: str  # the output of the deploy that followed it
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Iterator[Deployed]:
+    """A dev deploy from scratch, whose first attempt fails on a table someone made by hand."""
+    emulator.reset()
+    checkout = new_checkout("dev-checkout")
+    make = Make(checkout, emulator)
+    squatter = table_name(CUSTOMERS.base_name, STAGE)
+    aws("dynamodb").create_table(**CUSTOMERS.create_table_request(squatter))
+    first = make("deploy", f"STAGE={STAGE}", ok=False)
+    assert first.returncode != 0
+    aws("dynamodb").delete_table(TableName=squatter)
+    retried = make("deploy", f"STAGE={STAGE}")
+    return Deployed(checkout, make, first.stdout + first.stderr, retried.stdout + retried.stderr)
+
+
+def stage_template(checkout: Path, kind: str) -> dict[str, Any]:
+    """The generated template of the checkout's stage: ``tables`` (the data stack) or ``app`` (the merge)."""
+    path = generate_infra.template_path(STAGE, checkout) if kind == "tables" else None
+    path = path or generate_infra.app_template_path(STAGE, checkout)
+    template: dict[str, Any] = json.loads(path.read_text())
+    return template
+
+
+def test_a_failed_first_create_says_why_and_the_rerun_cleans_up_and_succeeds(deployed: Deployed) -> None:
+    assert "first create of stack customer-api-dev-data failed" in deployed.failed_first
+    assert "already exists" in deployed.failed_first
+    assert "left over from a failed first create (ROLLBACK_COMPLETE); deleting it to retry" in deployed.retried
+    assert f"Deployed {STAGE}: https://" in deployed.retried
+
+
+def test_every_table_has_its_keys_indexes_and_the_customers_stream(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    for spec in ALL_TABLES:
+        table = aws("dynamodb").describe_table(TableName=table_name(spec.base_name, STAGE))["Table"]
+        assert table["KeySchema"] == spec.key_schema()
+        assert sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])) == sorted(
+            index.name for index in spec.indexes
+        )
+        assert table.get("StreamSpecification", {}).get("StreamEnabled", False) is spec.stream
+        if spec.stream:
+            assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+def test_the_bus_queue_secret_and_log_groups_exist_with_their_settings(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    aws("events").describe_event_bus(Name=event_bus_name(STAGE))
+    queue_url = aws("sqs").get_queue_url(QueueName=parked_records_queue_name(STAGE))["QueueUrl"]
+    attributes = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 60 * 60)
+    environment = json.loads((deployed.checkout / ".chalice" / "config.json").read_text())
+    secret = environment["stages"][STAGE]["environment_variables"]["PAGINATION_SECRET_NAME"]
+    assert aws("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    groups = {
+        g["logGroupName"]: g for g in aws("logs").describe_log_groups(logGroupNamePrefix="/customer-api/")["logGroups"]
+    }
+    for _, source, _ in LOG_GROUPS:
+        assert groups[log_group_name(STAGE, source)]["retentionInDays"] == LOG_RETENTION_DAYS[STAGE]
+
+
+def test_each_function_has_its_settings_environment_and_log_group(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]["Outputs"]
+    }
+    api = aws("lambda").get_function_configuration(FunctionName=FUNCTION)
+    consumer = aws("lambda").get_function_configuration(FunctionName=CONSUMER)
+    assert (api["Timeout"], api["MemorySize"], api["TracingConfig"]["Mode"]) == (25, 512, "Active")
+    assert (consumer["Timeout"], consumer["MemorySize"]) == (60, 256)
+    assert api["Environment"]["Variables"]["STAGE"] == STAGE
+    assert "COGNITO_USER_POOL_ARN" not in api["Environment"]["Variables"]  # dev is open
+    assert consumer["Environment"]["Variables"]["CUSTOMERS_STREAM_ARN"] == outputs["CustomersTableStreamArn"]
+    assert consumer["Environment"]["Variables"]["PARKED_RECORDS_QUEUE_URL"] == outputs["ParkedRecordsQueueUrl"]
+    assert consumer["Environment"]["Variables"]["EVENT_BUS_NAME"] == event_bus_name(STAGE)
+    assert api["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, "api")
+    assert consumer["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, CONSUMER_FUNCTION)
+
+
+def test_each_role_holds_exactly_its_policy_file_bound_to_the_account(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    for function, file in policies.policy_files(STAGE, deployed.checkout).items():
+        name = (
+            aws("lambda")
+            .get_function_configuration(
+                FunctionName=FUNCTION if function == "api_handler" else resource_name(STAGE, function)
+            )["Role"]
+            .rsplit("/", 1)[1]
+        )
+        (policy_name,) = aws("iam").list_role_policies(RoleName=name)["PolicyNames"]
+        document = aws("iam").get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+        expected = policies.bound(policies.load(file, deployed.checkout), "aws", REGION, ACCOUNT)
+        assert document == expected, function
+        assert ":*:*:" not in json.dumps(document)
+
+
+def test_the_consumer_reads_the_stream_with_its_failure_settings(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    consumer_arn = aws("lambda").get_function_configuration(FunctionName=CONSUMER)["FunctionArn"]
+    (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=consumer_arn)["EventSourceMappings"]
+    queue_url = aws("sqs").get_queue_url(QueueName=parked_records_queue_name(STAGE))["QueueUrl"]
+    queue_arn = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn["QueueArn"]
+    for key, value in STREAM_EVENT_SETTINGS.items():
+        assert mapping[key] == value, key
+    assert mapping["State"] == "Enabled"
+
+
+def api_id(aws: Callable[[str], Any]) -> str:
+    (api,) = [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]
+    return str(api["id"])
+
+
+def routes(aws: Callable[[str], Any]) -> list[tuple[str, str]]:
+    resources = aws("apigateway").get_resources(restApiId=api_id(aws), embed=["methods"])["items"]
+    return sorted(
+        (resource["path"], method)
+        for resource in resources
+        for method in resource.get("resourceMethods", {})
+        if method != "OPTIONS"
+    )
+
+
+def app_routes() -> list[tuple[str, str]]:
+    """The routes app.py declares."""
+    from app import app
+
+    return sorted((path, method) for path, entries in app.routes.items() for method in entries)
+
+
+def test_the_api_has_every_route_and_the_settings_of_its_template(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    assert routes(aws) == app_routes()
+    merge = stage_template(deployed.checkout, "app")["Resources"]["RestAPI"]["Properties"]
+    identifier = api_id(aws)
+    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
+    for response_type, response in merge["GatewayResponses"].items():
+        deployed_parameters = responses[response_type]["responseParameters"]
+        for header, value in response["ResponseParameters"]["Headers"].items():
+            assert deployed_parameters[f"gatewayresponse.header.{header}"] == value
+    stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
+    rate, burst = THROTTLING[STAGE]
+    settings = stage["methodSettings"]["*/*"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (rate, burst)
+    assert stage["tracingEnabled"] is True
+    assert stage["accessLogSettings"]["format"] == ACCESS_LOG_FORMAT
+    assert stage["accessLogSettings"]["destinationArn"].endswith(f":log-group:{log_group_name(STAGE, 'api-access')}")
+    assert aws("apigateway").get_account()["cloudwatchRoleArn"].endswith(f"role/{LOGGING_ROLE}")
+
+
+def test_make_package_gives_the_api_the_settings_make_deploy_gave_it(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    deployed.make("package", f"STAGE={STAGE}")
+    packaged = json.loads((deployed.checkout / "dist" / STAGE / "sam.json").read_text())
+    api = packaged["Resources"]["RestAPI"]["Properties"]
+    identifier = api_id(aws)
+    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
+    assert set(api["GatewayResponses"]) <= set(responses)
+    for response_type, response in api["GatewayResponses"].items():
+        deployed_response = responses[response_type]
+        assert {
+            f"gatewayresponse.header.{header}": value
+            for header, value in response["ResponseParameters"]["Headers"].items()
+        }.items() <= deployed_response["responseParameters"].items()
+        assert deployed_response["responseTemplates"] == response["ResponseTemplates"]
+        if "StatusCode" in response:
+            assert deployed_response["statusCode"] == response["StatusCode"]
+    stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
+    (method_settings,) = api["MethodSettings"]
+    settings = stage["methodSettings"]["*/*"]
+    assert settings["throttlingRateLimit"] == method_settings["ThrottlingRateLimit"]
+    assert settings["throttlingBurstLimit"] == method_settings["ThrottlingBurstLimit"]
+    assert settings["metricsEnabled"] == method_settings["MetricsEnabled"]
+    assert stage["tracingEnabled"] == api["TracingEnabled"]
+    assert stage["accessLogSettings"]["format"] == api["AccessLogSetting"]["Format"]
+
+
+def test_the_alarms_stack_watches_the_tables_functions_queue_and_bus(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    merge = stage_template(deployed.checkout, "app")
+    expected = sorted(
+        resource["Properties"]["AlarmDescription"]
+        for resource in merge["Resources"].values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    )
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=alarms_stack_name(STAGE))["MetricAlarms"]
+    assert sorted(alarm["AlarmDescription"] for alarm in alarms) == expected
+    assert all(alarm["AlarmActions"] == [] for alarm in alarms)
+    assert "Alarms of dev notify no topic" in deployed.retried
+
+
+def zip_path(checkout: Path) -> Path:
+    """The package `chalice deploy` built and uploaded (both functions run the same zip)."""
+    (path,) = (checkout / "dist" / "build" / "deployments").glob("*.zip")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runtime(
+    deployed: Deployed, emulator: Emulator, aws: Callable[[str], Any]
+) -> Iterator[Callable[[str], LambdaRuntime]]:
+    """The deployed zip in a runtime with only its own packages and boto3, with each function's environment."""
+    started: dict[str, LambdaRuntime] = {}
+
+    def start(function: str) -> LambdaRuntime:
+        if function not in started:
+            configuration = aws("lambda").get_function_configuration(FunctionName=function)
+            environment = {**configuration["Environment"]["Variables"], **emulator.environment(base={})}
+            settings = FunctionSettings(
+                timeout_seconds=configuration["Timeout"],
+                memory_mb=configuration["MemorySize"],
+                function_name=function,
+            )
+            started[function] = LambdaRuntime(zip_path(deployed.checkout), environment, settings).__enter__()
+        return started[function]
+
+    yield start
+    for running in started.values():
+        running.__exit__(None, None, None)
+
+
+def call(runtime: LambdaRuntime, method: str, path: str, resource: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+    parameters = kwargs.pop("path_parameters", None)
+    response = runtime.invoke(
+        "app.app",
+        api_gateway_proxy_event(method, path, resource=resource or path, path_parameters=parameters, **kwargs),
+    )
+    body = response.get("body") or ""
+    try:
+        decoded: Any = json.loads(body)
+    except ValueError:
+        decoded = body
+    return int(response["statusCode"]), decoded
+
+
+def test_the_deployed_zip_answers_every_route(
+    deployed: Deployed, runtime: Callable[[str], LambdaRuntime], aws: Callable[[str], Any]
+) -> None:
+    api = runtime(FUNCTION)
+    body = {"first_name": "Ana", "last_name": "Silva", "email_address": "ana.rehearsal@example.com"}
+    status, created = call(api, "POST", "/customers", body=body)
+    assert status == 201, created
+    customer_id = created["customer_id"]
+    item = "/customers/{customer_id}"
+    one = {"customer_id": customer_id}
+    answered: dict[tuple[str, str], int] = {("/customers", "POST"): status}
+
+    def route(method: str, resource: str, path: str, expected: int, **kwargs: Any) -> Any:
+        got, response = call(api, method, path, resource, path_parameters=kwargs.pop("params", None), **kwargs)
+        assert got == expected, (method, path, response)
+        answered[(resource, method)] = got
+        return response
+
+    route("GET", item, f"/customers/{customer_id}", 200, params=one)
+    route("GET", "/customers", "/customers", 200, query={"limit": "5"})
+    route(
+        "PUT",
+        item,
+        f"/customers/{customer_id}",
+        200,
+        params=one,
+        body={"lifetime_value": 2000.0, "customer_status": "active"},
+    )
+    route(
+        "PATCH",
+        item,
+        f"/customers/{customer_id}",
+        200,
+        params=one,
+        body={"city": "Evanston"},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    route("GET", f"{item}/history", f"/customers/{customer_id}/history", 200, params=one)
+    route("GET", "/events", "/events", 200)
+    route("GET", f"{item}/export", f"/customers/{customer_id}/export", 200, params=one)
+    route("DELETE", item, f"/customers/{customer_id}", 204, params=one)
+    route("POST", f"{item}/restore", f"/customers/{customer_id}/restore", 200, params=one)
+    route("POST", f"{item}/erasure", f"/customers/{customer_id}/erasure", 200, params=one)
+    route("POST", "/customers/batch", "/customers/batch", 207, body={"operations": [{"op": "upsert", "body": body}]})
+    route("POST", "/seed", "/seed", 201)
+    assert route("GET", "/openapi.json", "/openapi.json", 200)["openapi"].startswith("3.")
+    route("GET", "/docs", "/docs", 200)
+    route("GET", "/docs/{asset_name}", "/docs/nothing-here.js", 404, params={"asset_name": "nothing-here.js"})
+    assert sorted(answered) == routes(aws)
+    assert "ana.rehearsal@example.com" not in api.logs()
+
+
+def test_the_consumer_turns_the_streams_records_into_history(
+    deployed: Deployed, runtime: Callable[[str], LambdaRuntime], aws: Callable[[str], Any]
+) -> None:
+    api = runtime(FUNCTION)
+    body = {"first_name": "Bo", "last_name": "Berg", "email_address": "bo.rehearsal@example.com"}
+    status, created = call(api, "POST", "/customers", body=body)
+    assert status == 201, created
+    stream_arn = aws("dynamodb").describe_table(TableName=table_name(CUSTOMERS.base_name, STAGE))["Table"][
+        "LatestStreamArn"
+    ]
+    records = [
+        r
+        for r in stream_records(aws("dynamodbstreams"), stream_arn)
+        if r["dynamodb"]["Keys"].get(CUSTOMERS.hash_key, {}).get("S") == created["customer_id"]
+    ]
+    assert records
+    handler = aws("lambda").get_function_configuration(FunctionName=CONSUMER)["Handler"]
+    result = runtime(CONSUMER).invoke(handler, dynamodb_stream_event(records, stream_arn=stream_arn, region=REGION))
+    assert result == {"batchItemFailures": []}
+    one = {"customer_id": created["customer_id"]}
+    status, history = call(
+        api,
+        "GET",
+        f"/customers/{created['customer_id']}/history",
+        "/customers/{customer_id}/history",
+        path_parameters=one,
+    )
+    assert status == 200
+    assert [(entry["version"], entry["change"]) for entry in history["history"]] == [(1, "created")]
+
+
+def test_a_redeploy_from_another_checkout_updates_in_place_and_keeps_a_hand_set_alarm_topic(
+    deployed: Deployed, emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]
+) -> None:
+    stack = alarms_stack_name(STAGE)
+    aws("cloudformation").update_stack(
+        StackName=stack,
+        UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": TOPIC_PARAMETER, "ParameterValue": TOPIC}],
+    )
+    other = new_checkout("dev-other-checkout")
+    config_path = other / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"][STAGE]["environment_variables"]["CORS_ALLOW_ORIGIN"] = ORIGIN
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    functions_before = sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"])
+    api_before = api_id(aws)
+
+    redeployed = Make(other, emulator)("deploy", f"STAGE={STAGE}")
+
+    output = redeployed.stdout
+    assert "Updating lambda function" in output
+    assert "Creating lambda function" not in output
+    assert sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]) == functions_before
+    assert api_id(aws) == api_before
+    assert f"Alarms of dev notify {TOPIC}." in output
+    (described,) = aws("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}[TOPIC_PARAMETER] == TOPIC
+    responses = aws("apigateway").get_gateway_responses(restApiId=api_before)["items"]
+    origins = {
+        r["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        for r in responses
+        if r.get("responseParameters")
+    }
+    assert origins == {f"'{ORIGIN}'"}
+    variables = aws("lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    assert variables["CORS_ALLOW_ORIGIN"] == ORIGIN
+    assert generate_infra.main(["--check"], root=other) == 0  # the redeploy regenerated the changed templates
+
+
+def test_delete_refuses_when_it_cannot_find_the_record_of_what_it_would_delete(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    parameter = deployment_record_parameter(STAGE)
+    record = aws("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    aws("ssm").delete_parameter(Name=parameter)
+    try:
+        refused = deployed.make("delete", f"STAGE={STAGE}", ok=False)
+        assert refused.returncode != 0
+        assert f"{FUNCTION} exists in this account, but there is no record of its deployment" in refused.stderr
+        aws("lambda").get_function(FunctionName=FUNCTION)
+        aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))
+    finally:
+        aws("ssm").put_parameter(Name=parameter, Value=record, Type="String")
+
+
+def test_delete_leaves_nothing_of_the_stage(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    deployed.make("delete", f"STAGE={STAGE}")
+
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION] == []
+    assert aws("dynamodb").list_tables()["TableNames"] == []
+    assert [
+        s for s in aws("cloudformation").list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    ] == []
+    roles = [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(FUNCTION)]
+    assert roles == []
+    assert aws("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert aws("ssm").get_parameters_by_path(Path=f"/customer-api/{STAGE}/")["Parameters"] == []
+    assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/customer-api/{STAGE}/")["logGroups"] == []
+    assert aws("sqs").list_queues().get("QueueUrls", []) == []
+    assert aws("cloudwatch").describe_alarms(AlarmNamePrefix="customer-api-dev")["MetricAlarms"] == []
