@@ -62,7 +62,7 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Iterator[Deployed]:
+def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Deployed:
     """A dev deploy from scratch, whose first attempt fails on a table someone made by hand."""
     emulator.reset()
     checkout = new_checkout("dev-checkout")

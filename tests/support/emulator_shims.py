@@ -13,12 +13,15 @@ import json
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
-from moto.cloudformation import models as cloudformation
-from moto.cloudformation.parsing import get_model_list, get_model_map, get_name_type_map
 from moto.awslambda.models import LambdaFunction
+from moto.cloudformation import models as cloudformation
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.parsing import get_model_list, get_model_map, get_name_type_map
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch import models as cloudwatch
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
@@ -206,6 +209,33 @@ def _record_failure(stack: Any, error: Exception) -> None:
         resource_properties=None,
     )
     stack.events.append(event)
+
+
+def _termination_protection() -> None:
+    """Termination protection can be turned on for an existing stack, and a protected stack refuses DeleteStack.
+
+    moto takes the flag at CreateStack only: it has no UpdateTerminationProtection and deletes
+    a protected stack. The deploy turns protection on for a prod data stack made before the
+    stage was protected, and must never be able to delete one; both are AWS's behaviour here.
+    """
+    original_delete = cloudformation.CloudFormationBackend.delete_stack
+
+    def update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = self._get_param("EnableTerminationProtection") in (True, "true")
+        return ActionResult({"StackId": stack.stack_id})
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        stack = self.get_stack(name_or_stack_id)
+        if stack.enable_termination_protection:
+            raise ValidationError(
+                name_or_stack_id,
+                message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled",
+            )
+        original_delete(self, name_or_stack_id)
+
+    CloudFormationResponse.update_termination_protection = update_termination_protection  # type: ignore[attr-defined]
+    cloudformation.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
 
 
 def _table_updates() -> None:
@@ -574,6 +604,7 @@ def install() -> None:
     _swagger_import()
     _stack_failures()
     _table_updates()
+    _termination_protection()
     _function_logging_config()
     _stream_records_stay()
     for cache in (get_model_list, get_model_map, get_name_type_map):

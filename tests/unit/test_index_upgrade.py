@@ -15,33 +15,7 @@ import pytest
 
 from scripts.deploy.generate_infra import generate
 from scripts.deploy.index_upgrade import index_changes, steps
-
-CUSTOMERS = "CustomersTable"
-
-
-def indexes(template: dict[str, Any], table: str = CUSTOMERS) -> dict[str, dict[str, Any]]:
-    properties = template["Resources"][table]["Properties"]
-    return {index["IndexName"]: index for index in properties.get("GlobalSecondaryIndexes", [])}
-
-
-def with_customer_indexes(template: dict[str, Any], kept: list[dict[str, Any]]) -> dict[str, Any]:
-    """``template`` as a stack from an earlier release would hold it: only ``kept`` on the customers table."""
-    result = copy.deepcopy(template)
-    properties = result["Resources"][CUSTOMERS]["Properties"]
-    properties["GlobalSecondaryIndexes"] = kept
-    used = {key["AttributeName"] for key in properties["KeySchema"]}
-    used |= {key["AttributeName"] for index in kept for key in index["KeySchema"]}
-    properties["AttributeDefinitions"] = [d for d in properties["AttributeDefinitions"] if d["AttributeName"] in used]
-    return result
-
-
-def old_filter_index(name: str, hash_key: str) -> dict[str, Any]:
-    """The filter indexes before search (issue 11): sorted by id, projecting everything."""
-    return {
-        "IndexName": name,
-        "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}],
-        "Projection": {"ProjectionType": "ALL"},
-    }
+from tests.support.earlier_stacks import CUSTOMERS, before_search, indexes, with_customer_indexes
 
 
 def changed_per_table(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
@@ -70,14 +44,8 @@ def assert_each_step_is_accepted(start: dict[str, Any], plan: list[dict[str, Any
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_a_stack_from_before_search_reaches_todays_indexes_one_change_per_update(stage: str) -> None:
     target = generate(stage)
-    email = indexes(target)["by_email"]
-    old = [
-        email,
-        old_filter_index("by_status", "status_key"),
-        old_filter_index("by_loyalty", "loyalty_key"),
-        old_filter_index("by_state", "state_key"),
-    ]
-    current = with_customer_indexes(target, old)
+    current = before_search(target)
+    old = list(indexes(current).values())
     plan = steps(current, target)
     assert plan[-1] == target
     assert_each_step_is_accepted(current, plan)

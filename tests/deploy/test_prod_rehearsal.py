@@ -1,0 +1,146 @@
+"""Deploy rehearsal, prod: one pass with the user pool wired in, an upgrade, and deletes that keep the data.
+
+The first `make deploy STAGE=prod` must need nothing pasted by hand (the pool's ARN comes
+from the data stack's outputs); the second takes the update path a real upgrade takes; a
+`make delete` without CONFIRM changes nothing, and with it removes the functions and API
+while the customers, the tables and their stack stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.api.access import READ_SCOPE, WRITE_SCOPE
+from chalicelib.stages import deployment_record_parameter, resource_name, table_name
+from chalicelib.storage.tables import ALL_TABLES, CUSTOMERS
+from scripts.deploy.api_settings import alarms_stack_name
+from scripts.deploy.data_stack import stack_name
+from tests.deploy.conftest import Make
+from tests.support.aws_emulator import Emulator
+
+STAGE = "prod"
+FUNCTION = resource_name(STAGE)
+KEPT_ID = "3f0c2a52-8a0e-4c1e-9a8e-2b6f1c0d4a01"
+
+
+@dataclass
+class Deployed:
+    make: Make
+    first: str
+    second: str
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Deployed:
+    emulator.reset()
+    make = Make(new_checkout("prod-checkout"), emulator)
+    first = make("deploy", f"STAGE={STAGE}")
+    second = make("deploy", f"STAGE={STAGE}")
+    return Deployed(make, first.stdout + first.stderr, second.stdout + second.stderr)
+
+
+def data_outputs(aws: Callable[[str], Any]) -> dict[str, str]:
+    (stack,) = aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def api_id(aws: Callable[[str], Any]) -> str:
+    (api,) = [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]
+    return str(api["id"])
+
+
+def test_one_pass_deploys_prod_with_its_user_pool_wired_into_the_authorizer_and_functions(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    assert f"Deployed {STAGE}: https://" in deployed.first
+    pool_arn = data_outputs(aws)["UserPoolArn"]
+    (authorizer,) = aws("apigateway").get_authorizers(restApiId=api_id(aws))["items"]
+    assert authorizer["type"] == "COGNITO_USER_POOLS"
+    assert authorizer["providerARNs"] == [pool_arn]
+    for name in (FUNCTION, resource_name(STAGE, "record_changes")):
+        variables = aws("lambda").get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        assert variables["COGNITO_USER_POOL_ARN"] == pool_arn, name
+
+
+def test_every_route_needs_a_token_with_its_scope(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    resources = aws("apigateway").get_resources(restApiId=api_id(aws), embed=["methods"])["items"]
+    methods = {
+        (resource["path"], verb): method
+        for resource in resources
+        for verb, method in resource.get("resourceMethods", {}).items()
+        if verb != "OPTIONS"
+    }
+    assert methods
+    for (path, verb), method in methods.items():
+        assert method["authorizationType"] == "COGNITO_USER_POOLS", (path, verb)
+    assert methods[("/customers", "GET")]["authorizationScopes"] == [READ_SCOPE]
+    assert methods[("/customers", "POST")]["authorizationScopes"] == [WRITE_SCOPE]
+
+
+def test_nobody_can_sign_themselves_up_to_the_pool(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    pool_id = data_outputs(aws)["UserPoolArn"].rsplit("/", 1)[1]
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_the_table_is_protected_from_the_api_functions_load_and_from_deletion(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    concurrency = aws("lambda").get_function_concurrency(FunctionName=FUNCTION)
+    assert concurrency["ReservedConcurrentExecutions"] == 100
+    for spec in ALL_TABLES:
+        table = aws("dynamodb").describe_table(TableName=table_name(spec.base_name, STAGE))["Table"]
+        assert table["DeletionProtectionEnabled"] is True, spec.base_name
+    (stack,) = aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"]
+    assert stack["EnableTerminationProtection"] is True
+
+
+def test_a_second_deploy_updates_what_the_first_made(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    assert "Updating lambda function" in deployed.second
+    assert "Creating lambda function" not in deployed.second
+    assert f"Data stack {stack_name(STAGE)} is up to date." in deployed.second
+    assert len([a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]) == 1
+
+
+def test_delete_without_confirm_changes_nothing(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    refused = deployed.make("delete", f"STAGE={STAGE}", ok=False)
+    assert refused.returncode != 0
+    assert "nothing was deleted" in refused.stdout + refused.stderr
+    aws("lambda").get_function(FunctionName=FUNCTION)
+    aws("ssm").get_parameter(Name=deployment_record_parameter(STAGE))
+
+
+def test_delete_with_confirm_takes_the_functions_and_api_and_keeps_every_customer(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    customers = table_name(CUSTOMERS.base_name, STAGE)
+    aws("dynamodb").put_item(TableName=customers, Item={"customer_id": {"S": KEPT_ID}})
+
+    done = deployed.make("delete", f"STAGE={STAGE}", "CONFIRM=prod")
+
+    assert "Kept the prod data stack" in done.stdout
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION] == []
+    assert (
+        aws("cloudformation")
+        .describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]["StackStatus"]
+        .endswith("_COMPLETE")
+    )
+    assert aws("dynamodb").get_item(TableName=customers, Key={"customer_id": {"S": KEPT_ID}})["Item"]
+    assert sorted(aws("dynamodb").list_tables()["TableNames"]) == sorted(
+        table_name(spec.base_name, STAGE) for spec in ALL_TABLES
+    )
+    statuses = {s["StackName"]: s["StackStatus"] for s in aws("cloudformation").list_stacks()["StackSummaries"]}
+    assert statuses[alarms_stack_name(STAGE)] == "DELETE_COMPLETE"
+
+
+def test_the_data_stack_itself_refuses_to_be_deleted(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    """Even by hand: termination protection stands between an operator's typo and the customers."""
+    with pytest.raises(aws("cloudformation").exceptions.ClientError, match="TerminationProtection"):
+        aws("cloudformation").delete_stack(StackName=stack_name(STAGE))
+    assert aws("dynamodb").describe_table(TableName=table_name(CUSTOMERS.base_name, STAGE))["Table"]
