@@ -214,34 +214,6 @@ def test_the_api_has_every_route_and_the_settings_of_its_template(
     assert aws("apigateway").get_account()["cloudwatchRoleArn"].endswith(f"role/{LOGGING_ROLE}")
 
 
-def test_make_package_gives_the_api_the_settings_make_deploy_gave_it(
-    deployed: Deployed, aws: Callable[[str], Any]
-) -> None:
-    deployed.make("package", f"STAGE={STAGE}")
-    packaged = json.loads((deployed.checkout / "dist" / STAGE / "sam.json").read_text())
-    api = packaged["Resources"]["RestAPI"]["Properties"]
-    identifier = api_id(aws)
-    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
-    assert set(api["GatewayResponses"]) <= set(responses)
-    for response_type, response in api["GatewayResponses"].items():
-        deployed_response = responses[response_type]
-        assert {
-            f"gatewayresponse.header.{header}": value
-            for header, value in response["ResponseParameters"]["Headers"].items()
-        }.items() <= deployed_response["responseParameters"].items()
-        assert deployed_response["responseTemplates"] == response["ResponseTemplates"]
-        if "StatusCode" in response:
-            assert deployed_response["statusCode"] == response["StatusCode"]
-    stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
-    (method_settings,) = api["MethodSettings"]
-    settings = stage["methodSettings"]["*/*"]
-    assert settings["throttlingRateLimit"] == method_settings["ThrottlingRateLimit"]
-    assert settings["throttlingBurstLimit"] == method_settings["ThrottlingBurstLimit"]
-    assert settings["metricsEnabled"] == method_settings["MetricsEnabled"]
-    assert stage["tracingEnabled"] == api["TracingEnabled"]
-    assert stage["accessLogSettings"]["format"] == api["AccessLogSetting"]["Format"]
-
-
 def test_the_alarms_stack_watches_the_tables_functions_queue_and_bus(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
@@ -384,8 +356,19 @@ def test_the_consumer_turns_the_streams_records_into_history(
     assert [(entry["version"], entry["change"]) for entry in history["history"]] == [(1, "created")]
 
 
+@pytest.fixture(scope="module")
+def other_checkout(new_checkout: Callable[[str], Path]) -> Path:
+    """A second clone, as a teammate or CI has it, where the user set a new CORS origin in config.json."""
+    other = new_checkout("dev-other-checkout")
+    config_path = other / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"][STAGE]["environment_variables"]["CORS_ALLOW_ORIGIN"] = ORIGIN
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    return other
+
+
 def test_a_redeploy_from_another_checkout_updates_in_place_and_keeps_a_hand_set_alarm_topic(
-    deployed: Deployed, emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]
+    deployed: Deployed, other_checkout: Path, emulator: Emulator, aws: Callable[[str], Any]
 ) -> None:
     stack = alarms_stack_name(STAGE)
     aws("cloudformation").update_stack(
@@ -393,15 +376,10 @@ def test_a_redeploy_from_another_checkout_updates_in_place_and_keeps_a_hand_set_
         UsePreviousTemplate=True,
         Parameters=[{"ParameterKey": TOPIC_PARAMETER, "ParameterValue": TOPIC}],
     )
-    other = new_checkout("dev-other-checkout")
-    config_path = other / ".chalice" / "config.json"
-    config = json.loads(config_path.read_text())
-    config["stages"][STAGE]["environment_variables"]["CORS_ALLOW_ORIGIN"] = ORIGIN
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
     functions_before = sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"])
     api_before = api_id(aws)
 
-    redeployed = Make(other, emulator)("deploy", f"STAGE={STAGE}")
+    redeployed = Make(other_checkout, emulator)("deploy", f"STAGE={STAGE}")
 
     output = redeployed.stdout
     assert "Updating lambda function" in output
@@ -420,7 +398,36 @@ def test_a_redeploy_from_another_checkout_updates_in_place_and_keeps_a_hand_set_
     assert origins == {f"'{ORIGIN}'"}
     variables = aws("lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
     assert variables["CORS_ALLOW_ORIGIN"] == ORIGIN
-    assert generate_infra.main(["--check"], root=other) == 0  # the redeploy regenerated the changed templates
+    assert generate_infra.main(["--check"], root=other_checkout) == 0  # the deploy regenerated what changed
+
+
+def test_make_package_gives_the_api_the_settings_make_deploy_gave_it(
+    other_checkout: Path, emulator: Emulator, aws: Callable[[str], Any]
+) -> None:
+    """After the redeploy, in the checkout whose CORS origin changed: neither step may build from a stale template."""
+    Make(other_checkout, emulator)("package", f"STAGE={STAGE}")
+    packaged = json.loads((other_checkout / "dist" / STAGE / "sam.json").read_text())
+    api = packaged["Resources"]["RestAPI"]["Properties"]
+    identifier = api_id(aws)
+    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
+    assert set(api["GatewayResponses"]) <= set(responses)
+    for response_type, response in api["GatewayResponses"].items():
+        deployed_response = responses[response_type]
+        assert {
+            f"gatewayresponse.header.{header}": value
+            for header, value in response["ResponseParameters"]["Headers"].items()
+        }.items() <= deployed_response["responseParameters"].items()
+        assert deployed_response["responseTemplates"] == response["ResponseTemplates"]
+        if "StatusCode" in response:
+            assert deployed_response["statusCode"] == response["StatusCode"]
+    stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
+    (method_settings,) = api["MethodSettings"]
+    settings = stage["methodSettings"]["*/*"]
+    assert settings["throttlingRateLimit"] == method_settings["ThrottlingRateLimit"]
+    assert settings["throttlingBurstLimit"] == method_settings["ThrottlingBurstLimit"]
+    assert settings["metricsEnabled"] == method_settings["MetricsEnabled"]
+    assert stage["tracingEnabled"] == api["TracingEnabled"]
+    assert stage["accessLogSettings"]["format"] == api["AccessLogSetting"]["Format"]
 
 
 def test_delete_refuses_when_it_cannot_find_the_record_of_what_it_would_delete(

@@ -31,17 +31,36 @@ KEPT_ID = "3f0c2a52-8a0e-4c1e-9a8e-2b6f1c0d4a01"
 @dataclass
 class Deployed:
     make: Make
-    first: str
-    second: str
+    failed: str  # a first create that failed
+    refused: str  # the rerun, which leaves the rolled-back stack to the operator
+    first: str  # the first deploy after the operator cleaned up
+    second: str  # the next deploy: the update path
 
 
 @pytest.fixture(scope="module")
 def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Deployed:
+    """A prod deploy whose first create fails; the operator does what the deploy says; then two deploys."""
     emulator.reset()
     make = Make(new_checkout("prod-checkout"), emulator)
+    squatter = table_name(CUSTOMERS.base_name, STAGE)
+    aws("dynamodb").create_table(**CUSTOMERS.create_table_request(squatter))
+    failed = make("deploy", f"STAGE={STAGE}", ok=False)
+    refused = make("deploy", f"STAGE={STAGE}", ok=False)
+    assert failed.returncode != 0
+    assert refused.returncode != 0
+    cloudformation = aws("cloudformation")
+    cloudformation.update_termination_protection(StackName=stack_name(STAGE), EnableTerminationProtection=False)
+    cloudformation.delete_stack(StackName=stack_name(STAGE))
+    aws("dynamodb").delete_table(TableName=squatter)
     first = make("deploy", f"STAGE={STAGE}")
     second = make("deploy", f"STAGE={STAGE}")
-    return Deployed(make, first.stdout + first.stderr, second.stdout + second.stderr)
+    return Deployed(
+        make,
+        failed.stdout + failed.stderr,
+        refused.stdout + refused.stderr,
+        first.stdout + first.stderr,
+        second.stdout + second.stderr,
+    )
 
 
 def data_outputs(aws: Callable[[str], Any]) -> dict[str, str]:
@@ -52,6 +71,14 @@ def data_outputs(aws: Callable[[str], Any]) -> dict[str, str]:
 def api_id(aws: Callable[[str], Any]) -> str:
     (api,) = [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]
     return str(api["id"])
+
+
+def test_a_failed_first_create_of_prod_is_never_deleted_by_the_deploy(deployed: Deployed) -> None:
+    assert "already exists" in deployed.failed
+    assert f"stack {stack_name(STAGE)} is in ROLLBACK_COMPLETE" in deployed.refused
+    assert "It is never deleted automatically" in deployed.refused
+    assert "update-termination-protection --no-enable-termination-protection" in deployed.refused
+    assert "deleting it to retry" not in deployed.refused
 
 
 def test_one_pass_deploys_prod_with_its_user_pool_wired_into_the_authorizer_and_functions(
