@@ -71,6 +71,20 @@ def failure_reasons(client: Any, name: str, limit: int = 5) -> list[str]:
     ]
 
 
+def kept_by_rollback(client: Any, name: str) -> list[str]:
+    """What a rolled-back create left in the account (``DeletionPolicy: Retain``): "type name", one each."""
+    try:
+        events = client.describe_stack_events(StackName=name)["StackEvents"]
+    except ClientError:
+        return []
+    kept = {
+        (event["ResourceType"], event["PhysicalResourceId"])
+        for event in events
+        if event.get("ResourceStatus") == "DELETE_SKIPPED" and event.get("PhysicalResourceId")
+    }
+    return [f"{kind} {physical}" for kind, physical in sorted(kept)]
+
+
 def _failed(client: Any, name: str, what: str) -> StackError:
     reasons = failure_reasons(client, name)
     detail = "".join(f"\n  {reason}" for reason in reasons) or " (no reason recorded)"
@@ -148,12 +162,23 @@ def ready_for_update(client: Any, stack: Stack) -> bool:
             if stack.termination_protection
             else ""
         )
+        kept = kept_by_rollback(client, stack.name)
+        leftovers = (
+            "The rollback kept these (DeletionPolicy Retain); the failed create made them, and a retry makes "
+            "them again under the same names, so check they hold nothing you need and delete them too (a "
+            "table first needs aws dynamodb update-table --no-deletion-protection-enabled --table-name NAME, "
+            "a user pool aws cognito-idp update-user-pool --deletion-protection INACTIVE):"
+            + "".join(f"\n  {resource}" for resource in kept)
+            + "\n"
+            if kept
+            else ""
+        )
         raise StackError(
             f"error: stack {stack.name} is in {current}: its first create failed and was rolled back.{reasons}\n"
-            "It is never deleted automatically: resources kept by DeletionPolicy Retain may hold data. "
-            "Fix the cause above, check what the stack kept "
-            f"(aws cloudformation describe-stack-resources --stack-name {stack.name}), delete it yourself "
-            f"({unprotect}aws cloudformation delete-stack --stack-name {stack.name}) and run make deploy again."
+            "It is never deleted automatically: resources kept by DeletionPolicy Retain may hold data.\n"
+            f"{leftovers}"
+            f"Fix the cause above, delete the stack yourself ({unprotect}aws cloudformation delete-stack "
+            f"--stack-name {stack.name}) and run make deploy again."
         )
     if current in STUCK or current.endswith("_IN_PROGRESS"):
         raise StackError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import boto3
 import pytest
 
 from scripts.paths import ROOT
-from tests.support.aws_emulator import REGION, Emulator, running_emulator
+from tests.support.aws_emulator import Emulator, running_emulator
 
 
 def copy_checkout(destination: Path) -> Path:
@@ -36,34 +35,9 @@ def copy_checkout(destination: Path) -> Path:
     return destination
 
 
-@dataclass
-class Make:
-    """`make TARGET VAR=value ...` in a checkout, with the shell pointed at the emulator."""
-
-    checkout: Path
-    emulator: Emulator
-
-    def __call__(self, target: str, *variables: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        environment = self.emulator.environment()
-        environment.pop("MAKEFLAGS", None)
-        done = subprocess.run(
-            ["make", "--no-print-directory", target, *variables],
-            cwd=self.checkout,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        output = done.stdout + done.stderr
-        if ok:
-            assert done.returncode == 0, f"make {target} {' '.join(variables)} failed:\n{output[-6000:]}"
-        return done
-
-
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
+    with running_emulator(tmp_path_factory.mktemp("emulator")) as running:
         yield running
 
 
@@ -76,14 +50,22 @@ def new_checkout(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
 
 
 @pytest.fixture(scope="module")
-def aws(emulator: Emulator) -> Callable[[str], Any]:
-    """boto3 clients on the emulator (made once each), for the tests' own look at what was deployed."""
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    clients: dict[str, Any] = {}
+def aws(emulator: Emulator) -> Iterator[Callable[[str], Any]]:
+    """boto3 clients on the emulator (made once each), for the tests' own look at what was deployed.
 
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = session.client(service, endpoint_url=emulator.endpoint)  # type: ignore[call-overload]
-        return clients[service]
+    Made with the emulator's environment, so no profile or file of the developer's is read.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in emulator.environment(base={}).items():
+            patch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+            patch.delenv(name, raising=False)
+        session = boto3.session.Session()
+        clients: dict[str, Any] = {}
 
-    return client
+        def client(service: str) -> Any:
+            if service not in clients:
+                clients[service] = session.client(service)  # type: ignore[call-overload]
+            return clients[service]
+
+        yield client

@@ -9,6 +9,8 @@ generated templates, the policy files), so a deploy that drifts from them fails 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.docs import ASSET_TYPES
 from chalicelib.stages import (
     API_STAGE,
     CONSUMER_FUNCTION,
@@ -30,13 +33,15 @@ from chalicelib.stages import (
     table_name,
 )
 from chalicelib.storage.tables import ALL_TABLES, CUSTOMERS
-from scripts.deploy import generate_infra, policies
+from scripts.deploy import generate_infra
 from scripts.deploy.alarms import TOPIC_PARAMETER
 from scripts.deploy.api_settings import LOGGING_ROLE, alarms_stack_name
-from scripts.deploy.changes import STREAM_EVENT_SETTINGS
+from scripts.deploy.app_template import API_FUNCTION
+from scripts.deploy.app_template import CONSUMER as CONSUMER_LOGICAL_ID
+from scripts.deploy.changes import PARKED_RECORDS_QUEUE, STREAM_EVENT_SETTINGS
 from scripts.deploy.data_stack import stack_name
 from scripts.deploy.log_groups import ACCESS_LOG_FORMAT, LOG_GROUPS
-from tests.deploy.conftest import Make
+from tests.deploy import facts
 from tests.support.aws_emulator import ACCOUNT, REGION, Emulator
 from tests.support.lambda_runtime import (
     FunctionSettings,
@@ -45,6 +50,7 @@ from tests.support.lambda_runtime import (
     dynamodb_stream_event,
     stream_records,
 )
+from tests.support.make import Make
 
 STAGE = "dev"
 FUNCTION = resource_name(STAGE)
@@ -76,11 +82,9 @@ def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Calla
     return Deployed(checkout, make, first.stdout + first.stderr, retried.stdout + retried.stderr)
 
 
-def stage_template(checkout: Path, kind: str) -> dict[str, Any]:
-    """The generated template of the checkout's stage: ``tables`` (the data stack) or ``app`` (the merge)."""
-    path = generate_infra.template_path(STAGE, checkout) if kind == "tables" else None
-    path = path or generate_infra.app_template_path(STAGE, checkout)
-    template: dict[str, Any] = json.loads(path.read_text())
+def merge_template(checkout: Path) -> dict[str, Any]:
+    """The checkout's generated app template for the stage (what `make package` merges, and the deploy applies)."""
+    template: dict[str, Any] = json.loads(generate_infra.app_template_path(STAGE, checkout).read_text())
     return template
 
 
@@ -97,12 +101,20 @@ def test_every_table_has_its_keys_indexes_and_the_customers_stream(
     for spec in ALL_TABLES:
         table = aws("dynamodb").describe_table(TableName=table_name(spec.base_name, STAGE))["Table"]
         assert table["KeySchema"] == spec.key_schema()
-        assert sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])) == sorted(
-            index.name for index in spec.indexes
-        )
+        assert sorted(table["AttributeDefinitions"], key=str) == sorted(spec.attribute_definitions(), key=str)
+        deployed_indexes = {
+            index["IndexName"]: (index["KeySchema"], index["Projection"])
+            for index in table.get("GlobalSecondaryIndexes", [])
+        }
+        expected = {
+            index.name: (index.definition()["KeySchema"], index.definition()["Projection"]) for index in spec.indexes
+        }
+        assert deployed_indexes == expected, spec.base_name
         assert table.get("StreamSpecification", {}).get("StreamEnabled", False) is spec.stream
         if spec.stream:
             assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionProtectionEnabled"] is False  # dev is torn down by make delete
 
 
 def test_the_bus_queue_secret_and_log_groups_exist_with_their_settings(
@@ -122,42 +134,44 @@ def test_the_bus_queue_secret_and_log_groups_exist_with_their_settings(
         assert groups[log_group_name(STAGE, source)]["retentionInDays"] == LOG_RETENTION_DAYS[STAGE]
 
 
-def test_each_function_has_its_settings_environment_and_log_group(
+@pytest.mark.parametrize("function", [facts.API_HANDLER, facts.CONSUMER])
+def test_each_function_has_its_settings_environment_code_and_log_group(
+    deployed: Deployed, aws: Callable[[str], Any], function: str
+) -> None:
+    settings = facts.function_settings(deployed.checkout, STAGE, function)
+    deployed_function = aws("lambda").get_function_configuration(FunctionName=facts.function_name(STAGE, function))
+    assert deployed_function["Timeout"] == settings["lambda_timeout"]
+    assert deployed_function["MemorySize"] == settings["lambda_memory_size"]
+    assert deployed_function["TracingConfig"]["Mode"] == ("Active" if settings.get("xray") else "PassThrough")
+    variables = deployed_function["Environment"]["Variables"]
+    assert settings["environment_variables"].items() <= variables.items()
+    assert "COGNITO_USER_POOL_ARN" not in variables  # dev is open
+    source = "api" if function == facts.API_HANDLER else function
+    assert deployed_function["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, source)
+    code = base64.b64encode(hashlib.sha256(zip_path(deployed.checkout).read_bytes()).digest()).decode()
+    assert deployed_function["CodeSha256"] == code  # the zip the rehearsal runs is the one deployed
+
+
+def test_the_consumer_is_wired_to_the_data_stacks_stream_queue_and_bus(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
-    outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]["Outputs"]
-    }
-    api = aws("lambda").get_function_configuration(FunctionName=FUNCTION)
-    consumer = aws("lambda").get_function_configuration(FunctionName=CONSUMER)
-    assert (api["Timeout"], api["MemorySize"], api["TracingConfig"]["Mode"]) == (25, 512, "Active")
-    assert (consumer["Timeout"], consumer["MemorySize"]) == (60, 256)
-    assert api["Environment"]["Variables"]["STAGE"] == STAGE
-    assert "COGNITO_USER_POOL_ARN" not in api["Environment"]["Variables"]  # dev is open
-    assert consumer["Environment"]["Variables"]["CUSTOMERS_STREAM_ARN"] == outputs["CustomersTableStreamArn"]
-    assert consumer["Environment"]["Variables"]["PARKED_RECORDS_QUEUE_URL"] == outputs["ParkedRecordsQueueUrl"]
-    assert consumer["Environment"]["Variables"]["EVENT_BUS_NAME"] == event_bus_name(STAGE)
-    assert api["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, "api")
-    assert consumer["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, CONSUMER_FUNCTION)
+    outputs = facts.data_outputs(aws, STAGE)
+    variables = aws("lambda").get_function_configuration(FunctionName=CONSUMER)["Environment"]["Variables"]
+    assert variables["CUSTOMERS_STREAM_ARN"] == outputs["CustomersTableStreamArn"]
+    assert variables["PARKED_RECORDS_QUEUE_URL"] == outputs["ParkedRecordsQueueUrl"]
+    assert variables["EVENT_BUS_NAME"] == event_bus_name(STAGE) == outputs["EventBusName"]
 
 
 def test_each_role_holds_exactly_its_policy_file_bound_to_the_account(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
-    for function, file in policies.policy_files(STAGE, deployed.checkout).items():
-        name = (
-            aws("lambda")
-            .get_function_configuration(
-                FunctionName=FUNCTION if function == "api_handler" else resource_name(STAGE, function)
-            )["Role"]
-            .rsplit("/", 1)[1]
-        )
-        (policy_name,) = aws("iam").list_role_policies(RoleName=name)["PolicyNames"]
-        document = aws("iam").get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-        expected = policies.bound(policies.load(file, deployed.checkout), "aws", REGION, ACCOUNT)
-        assert document == expected, function
+    for function in (facts.API_HANDLER, facts.CONSUMER):
+        file = facts.function_settings(deployed.checkout, STAGE, function)["iam_policy_file"]
+        document = facts.role_policy(aws, facts.function_name(STAGE, function))
+        assert document == facts.bound_policy(deployed.checkout, file), function
         assert ":*:*:" not in json.dumps(document)
+    roles = [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(FUNCTION)]
+    assert len(roles) == 2
 
 
 def test_the_consumer_reads_the_stream_with_its_failure_settings(deployed: Deployed, aws: Callable[[str], Any]) -> None:
@@ -165,6 +179,7 @@ def test_the_consumer_reads_the_stream_with_its_failure_settings(deployed: Deplo
     (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=consumer_arn)["EventSourceMappings"]
     queue_url = aws("sqs").get_queue_url(QueueName=parked_records_queue_name(STAGE))["QueueUrl"]
     queue_arn = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    assert mapping["EventSourceArn"] == facts.data_outputs(aws, STAGE)["CustomersTableStreamArn"]
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn["QueueArn"]
     for key, value in STREAM_EVENT_SETTINGS.items():
         assert mapping[key] == value, key
@@ -172,38 +187,44 @@ def test_the_consumer_reads_the_stream_with_its_failure_settings(deployed: Deplo
 
 
 def api_id(aws: Callable[[str], Any]) -> str:
-    (api,) = [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]
-    return str(api["id"])
+    return facts.api_id(aws, STAGE)
 
 
 def routes(aws: Callable[[str], Any]) -> list[tuple[str, str]]:
-    resources = aws("apigateway").get_resources(restApiId=api_id(aws), embed=["methods"])["items"]
-    return sorted(
-        (resource["path"], method)
-        for resource in resources
-        for method in resource.get("resourceMethods", {})
-        if method != "OPTIONS"
-    )
+    return sorted(facts.api_methods(aws, STAGE))
 
 
-def app_routes() -> list[tuple[str, str]]:
-    """The routes app.py declares."""
-    from app import app
+def template_gateway_responses(api: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """A template's gateway responses as (status, headers, body templates) by type."""
+    return {
+        kind: (
+            response.get("StatusCode"),
+            {
+                f"gatewayresponse.header.{name}": value
+                for name, value in response["ResponseParameters"]["Headers"].items()
+            },
+            response["ResponseTemplates"],
+        )
+        for kind, response in api["GatewayResponses"].items()
+    }
 
-    return sorted((path, method) for path, entries in app.routes.items() for method in entries)
+
+def deployed_gateway_responses(aws: Callable[[str], Any]) -> dict[str, tuple[Any, ...]]:
+    items = aws("apigateway").get_gateway_responses(restApiId=api_id(aws))["items"]
+    return {
+        item["responseType"]: (item.get("statusCode"), item["responseParameters"], item["responseTemplates"])
+        for item in items
+    }
 
 
 def test_the_api_has_every_route_and_the_settings_of_its_template(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
-    assert routes(aws) == app_routes()
-    merge = stage_template(deployed.checkout, "app")["Resources"]["RestAPI"]["Properties"]
+    assert routes(aws) == sorted(facts.declared_scopes(deployed.checkout))
+    assert all(method["authorizationType"] == "NONE" for method in facts.api_methods(aws, STAGE).values())
+    merge = merge_template(deployed.checkout)["Resources"]["RestAPI"]["Properties"]
     identifier = api_id(aws)
-    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
-    for response_type, response in merge["GatewayResponses"].items():
-        deployed_parameters = responses[response_type]["responseParameters"]
-        for header, value in response["ResponseParameters"]["Headers"].items():
-            assert deployed_parameters[f"gatewayresponse.header.{header}"] == value
+    assert deployed_gateway_responses(aws) == template_gateway_responses(merge)
     stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
     rate, burst = THROTTLING[STAGE]
     settings = stage["methodSettings"]["*/*"]
@@ -214,17 +235,49 @@ def test_the_api_has_every_route_and_the_settings_of_its_template(
     assert aws("apigateway").get_account()["cloudwatchRoleArn"].endswith(f"role/{LOGGING_ROLE}")
 
 
+def alarm_shape(alarm: dict[str, Any]) -> tuple[Any, ...]:
+    """What an alarm watches and when it fires, in the template's terms and in DescribeAlarms' alike."""
+    metrics = sorted(
+        query.get("Expression") or json.dumps(query.get("MetricStat"), sort_keys=True)
+        for query in alarm.get("Metrics", [])
+    )
+    return (
+        alarm["AlarmDescription"],
+        alarm.get("Namespace"),
+        alarm.get("MetricName"),
+        float(alarm["Threshold"]),
+        alarm["ComparisonOperator"],
+        int(alarm["EvaluationPeriods"]),
+        metrics,
+    )
+
+
+def named(value: Any) -> Any:
+    """The template's references to the stage's tables, functions and queue, as the names they have."""
+    names = {spec.logical_id: table_name(spec.base_name, STAGE) for spec in ALL_TABLES}
+    names |= {API_FUNCTION: FUNCTION, CONSUMER_LOGICAL_ID: CONSUMER}
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in names:
+            return names[value["Ref"]]
+        if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"] == [PARKED_RECORDS_QUEUE, "QueueName"]:
+            return parked_records_queue_name(STAGE)
+        return {key: named(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [named(item) for item in value]
+    return value
+
+
 def test_the_alarms_stack_watches_the_tables_functions_queue_and_bus(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
-    merge = stage_template(deployed.checkout, "app")
+    merge = merge_template(deployed.checkout)
     expected = sorted(
-        resource["Properties"]["AlarmDescription"]
+        alarm_shape(named(resource["Properties"]))
         for resource in merge["Resources"].values()
         if resource.get("Type") == "AWS::CloudWatch::Alarm"
     )
     alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=alarms_stack_name(STAGE))["MetricAlarms"]
-    assert sorted(alarm["AlarmDescription"] for alarm in alarms) == expected
+    assert sorted(alarm_shape(alarm) for alarm in alarms) == expected
     assert all(alarm["AlarmActions"] == [] for alarm in alarms)
     assert "Alarms of dev notify no topic" in deployed.retried
 
@@ -326,6 +379,9 @@ def test_the_deployed_zip_answers_every_route(
     route("POST", "/seed", "/seed", 201)
     assert route("GET", "/openapi.json", "/openapi.json", 200)["openapi"].startswith("3.")
     route("GET", "/docs", "/docs", 200)
+    for asset in ASSET_TYPES:
+        got, _ = call(api, "GET", f"/docs/{asset}", "/docs/{asset_name}", path_parameters={"asset_name": asset})
+        assert got == 200, asset
     route("GET", "/docs/{asset_name}", "/docs/nothing-here.js", 404, params={"asset_name": "nothing-here.js"})
     assert sorted(answered) == routes(aws)
     assert body["email_address"] not in api.logs()
@@ -360,70 +416,73 @@ def test_the_consumer_turns_the_streams_records_into_history(
     assert [(entry["version"], entry["change"]) for entry in history["history"]] == [(1, "created")]
 
 
+@dataclass
+class Redeployed:
+    checkout: Path  # a second clone, as a teammate or CI has it, where the user set a new CORS origin
+    output: str
+    functions_before: list[str]
+    api_before: str
+
+
 @pytest.fixture(scope="module")
-def other_checkout(new_checkout: Callable[[str], Path]) -> Path:
-    """A second clone, as a teammate or CI has it, where the user set a new CORS origin in config.json."""
+def redeployed(
+    deployed: Deployed, emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]
+) -> Redeployed:
+    """After someone set the alarm topic on the stack by hand, a deploy from another checkout with a new origin."""
     other = new_checkout("dev-other-checkout")
     config_path = other / ".chalice" / "config.json"
     config = json.loads(config_path.read_text())
     config["stages"][STAGE]["environment_variables"]["CORS_ALLOW_ORIGIN"] = ORIGIN
     config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return other
-
-
-def test_a_redeploy_from_another_checkout_updates_in_place_and_keeps_a_hand_set_alarm_topic(
-    deployed: Deployed, other_checkout: Path, emulator: Emulator, aws: Callable[[str], Any]
-) -> None:
-    stack = alarms_stack_name(STAGE)
     aws("cloudformation").update_stack(
-        StackName=stack,
+        StackName=alarms_stack_name(STAGE),
         UsePreviousTemplate=True,
         Parameters=[{"ParameterKey": TOPIC_PARAMETER, "ParameterValue": TOPIC}],
     )
     functions_before = sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"])
     api_before = api_id(aws)
+    done = Make(other, emulator)("deploy", f"STAGE={STAGE}")
+    return Redeployed(other, done.stdout, functions_before, api_before)
 
-    redeployed = Make(other_checkout, emulator)("deploy", f"STAGE={STAGE}")
 
-    output = redeployed.stdout
-    assert "Updating lambda function" in output
-    assert "Creating lambda function" not in output
-    assert sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]) == functions_before
-    assert api_id(aws) == api_before
-    assert f"Alarms of dev notify {TOPIC}." in output
-    (described,) = aws("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}[TOPIC_PARAMETER] == TOPIC
-    responses = aws("apigateway").get_gateway_responses(restApiId=api_before)["items"]
-    origins = {
-        r["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
-        for r in responses
-        if r.get("responseParameters")
+def test_a_redeploy_from_another_checkout_updates_in_place(redeployed: Redeployed, aws: Callable[[str], Any]) -> None:
+    assert "Updating lambda function" in redeployed.output
+    assert "Creating lambda function" not in redeployed.output
+    assert sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]) == redeployed.functions_before
+    assert api_id(aws) == redeployed.api_before
+    assert generate_infra.main(["--check"], root=redeployed.checkout) == 0  # the deploy regenerated what changed
+
+
+def test_the_redeploy_carries_the_new_origin_into_api_gateways_own_answers_and_the_function(
+    redeployed: Redeployed, aws: Callable[[str], Any]
+) -> None:
+    headers = {
+        response[1]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        for response in deployed_gateway_responses(aws).values()
     }
-    assert origins == {f"'{ORIGIN}'"}
+    assert headers == {f"'{ORIGIN}'"}
     variables = aws("lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
     assert variables["CORS_ALLOW_ORIGIN"] == ORIGIN
-    assert generate_infra.main(["--check"], root=other_checkout) == 0  # the deploy regenerated what changed
+
+
+def test_the_redeploy_keeps_the_alarm_topic_set_by_hand(redeployed: Redeployed, aws: Callable[[str], Any]) -> None:
+    assert f"Alarms of dev notify {TOPIC}." in redeployed.output
+    (described,) = aws("cloudformation").describe_stacks(StackName=alarms_stack_name(STAGE))["Stacks"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}[TOPIC_PARAMETER] == TOPIC
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=alarms_stack_name(STAGE))["MetricAlarms"]
+    assert alarms
+    assert all(alarm["AlarmActions"] == [TOPIC] and alarm["OKActions"] == [TOPIC] for alarm in alarms)
 
 
 def test_make_package_gives_the_api_the_settings_make_deploy_gave_it(
-    other_checkout: Path, emulator: Emulator, aws: Callable[[str], Any]
+    redeployed: Redeployed, emulator: Emulator, aws: Callable[[str], Any]
 ) -> None:
-    """After the redeploy, in the checkout whose CORS origin changed: neither step may build from a stale template."""
-    Make(other_checkout, emulator)("package", f"STAGE={STAGE}")
-    packaged = json.loads((other_checkout / "dist" / STAGE / "sam.json").read_text())
+    """In the checkout whose CORS origin changed: neither step may build from a stale template."""
+    Make(redeployed.checkout, emulator)("package", f"STAGE={STAGE}")
+    packaged = json.loads((redeployed.checkout / "dist" / STAGE / "sam.json").read_text())
     api = packaged["Resources"]["RestAPI"]["Properties"]
     identifier = api_id(aws)
-    responses = {r["responseType"]: r for r in aws("apigateway").get_gateway_responses(restApiId=identifier)["items"]}
-    assert set(api["GatewayResponses"]) <= set(responses)
-    for response_type, response in api["GatewayResponses"].items():
-        deployed_response = responses[response_type]
-        assert {
-            f"gatewayresponse.header.{header}": value
-            for header, value in response["ResponseParameters"]["Headers"].items()
-        }.items() <= deployed_response["responseParameters"].items()
-        assert deployed_response["responseTemplates"] == response["ResponseTemplates"]
-        if "StatusCode" in response:
-            assert deployed_response["statusCode"] == response["StatusCode"]
+    assert deployed_gateway_responses(aws) == template_gateway_responses(api)
     stage = aws("apigateway").get_stage(restApiId=identifier, stageName=API_STAGE)
     (method_settings,) = api["MethodSettings"]
     settings = stage["methodSettings"]["*/*"]
@@ -466,3 +525,5 @@ def test_delete_leaves_nothing_of_the_stage(deployed: Deployed, aws: Callable[[s
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/customer-api/{STAGE}/")["logGroups"] == []
     assert aws("sqs").list_queues().get("QueueUrls", []) == []
     assert aws("cloudwatch").describe_alarms(AlarmNamePrefix="customer-api-dev")["MetricAlarms"] == []
+    assert [bus["Name"] for bus in aws("events").list_event_buses()["EventBuses"]] == ["default"]
+    assert aws("secretsmanager").list_secrets()["SecretList"] == []

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from chalicelib.api.access import READ_SCOPE, WRITE_SCOPE
-from chalicelib.stages import deployment_record_parameter, resource_name, table_name
+from chalicelib.stages import deployment_record_parameter, event_bus_name, resource_name, table_name
 from chalicelib.storage.tables import ALL_TABLES, CUSTOMERS
 from scripts.deploy.api_settings import alarms_stack_name
 from scripts.deploy.data_stack import stack_name
-from tests.deploy.conftest import Make
+from tests.deploy import facts
 from tests.support.aws_emulator import Emulator
+from tests.support.make import Make
 
 STAGE = "prod"
 FUNCTION = resource_name(STAGE)
@@ -39,11 +40,14 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Callable[[str], Any]) -> Deployed:
-    """A prod deploy whose first create fails; the operator does what the deploy says; then two deploys."""
+    """A prod deploy whose first create fails on a bus of the same name; the operator does what it says; two more.
+
+    The bus is made after the tables, so the rollback keeps them (Retain) and the retry
+    would fail on their names unless the operator deletes them as the deploy says.
+    """
     emulator.reset()
     make = Make(new_checkout("prod-checkout"), emulator)
-    squatter = table_name(CUSTOMERS.base_name, STAGE)
-    aws("dynamodb").create_table(**CUSTOMERS.create_table_request(squatter))
+    aws("events").create_event_bus(Name=event_bus_name(STAGE))
     failed = make("deploy", f"STAGE={STAGE}", ok=False)
     refused = make("deploy", f"STAGE={STAGE}", ok=False)
     assert failed.returncode != 0
@@ -51,7 +55,12 @@ def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Calla
     cloudformation = aws("cloudformation")
     cloudformation.update_termination_protection(StackName=stack_name(STAGE), EnableTerminationProtection=False)
     cloudformation.delete_stack(StackName=stack_name(STAGE))
-    aws("dynamodb").delete_table(TableName=squatter)
+    for line in (refused.stdout + refused.stderr).splitlines():
+        if line.strip().startswith("AWS::DynamoDB::Table "):
+            table = line.split()[1]
+            aws("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=False)
+            aws("dynamodb").delete_table(TableName=table)
+    aws("events").delete_event_bus(Name=event_bus_name(STAGE))
     first = make("deploy", f"STAGE={STAGE}")
     second = make("deploy", f"STAGE={STAGE}")
     return Deployed(
@@ -64,21 +73,21 @@ def deployed(emulator: Emulator, new_checkout: Callable[[str], Path], aws: Calla
 
 
 def data_outputs(aws: Callable[[str], Any]) -> dict[str, str]:
-    (stack,) = aws("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    return facts.data_outputs(aws, STAGE)
 
 
 def api_id(aws: Callable[[str], Any]) -> str:
-    (api,) = [a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]
-    return str(api["id"])
+    return facts.api_id(aws, STAGE)
 
 
 def test_a_failed_first_create_of_prod_is_never_deleted_by_the_deploy(deployed: Deployed) -> None:
-    assert "already exists" in deployed.failed
+    assert f"Event bus {event_bus_name(STAGE)} already exists" in deployed.failed
     assert f"stack {stack_name(STAGE)} is in ROLLBACK_COMPLETE" in deployed.refused
     assert "It is never deleted automatically" in deployed.refused
     assert "update-termination-protection --no-enable-termination-protection" in deployed.refused
     assert "deleting it to retry" not in deployed.refused
+    kept = sorted(line.split()[1] for line in deployed.refused.splitlines() if "AWS::DynamoDB::Table " in line)
+    assert kept == sorted(table_name(spec.base_name, STAGE) for spec in ALL_TABLES)  # the rollback's leftovers
 
 
 def test_one_pass_deploys_prod_with_its_user_pool_wired_into_the_authorizer_and_functions(
@@ -95,31 +104,61 @@ def test_one_pass_deploys_prod_with_its_user_pool_wired_into_the_authorizer_and_
 
 
 def test_every_route_needs_a_token_with_its_scope(deployed: Deployed, aws: Callable[[str], Any]) -> None:
-    resources = aws("apigateway").get_resources(restApiId=api_id(aws), embed=["methods"])["items"]
-    methods = {
-        (resource["path"], verb): method
-        for resource in resources
-        for verb, method in resource.get("resourceMethods", {}).items()
-        if verb != "OPTIONS"
-    }
-    assert methods
-    for (path, verb), method in methods.items():
-        assert method["authorizationType"] == "COGNITO_USER_POOLS", (path, verb)
-    assert methods[("/customers", "GET")]["authorizationScopes"] == [READ_SCOPE]
-    assert methods[("/customers", "POST")]["authorizationScopes"] == [WRITE_SCOPE]
+    methods = facts.api_methods(aws, STAGE)
+    declared = facts.declared_scopes(deployed.make.checkout)
+    assert sorted(methods) == sorted(declared)
+    for route, method in methods.items():
+        assert method["authorizationType"] == "COGNITO_USER_POOLS", route
+        assert method["authorizationScopes"] == declared[route], route
+    assert declared[("/customers", "GET")] == [READ_SCOPE]
+    assert declared[("/customers", "POST")] == [WRITE_SCOPE]
 
 
-def test_nobody_can_sign_themselves_up_to_the_pool(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+def test_the_pool_lets_nobody_sign_up_and_issues_exactly_the_routes_scopes(
+    deployed: Deployed, aws: Callable[[str], Any]
+) -> None:
+    cognito = aws("cognito-idp")
     pool_id = data_outputs(aws)["UserPoolArn"].rsplit("/", 1)[1]
-    pool = aws("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["DeletionProtection"] == "ACTIVE"
+    (server,) = cognito.list_resource_servers(UserPoolId=pool_id, MaxResults=10)["ResourceServers"]
+    issued = {f"{server['Identifier']}/{scope['ScopeName']}" for scope in server["Scopes"]}
+    assert issued == {READ_SCOPE, WRITE_SCOPE}
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=10)["UserPoolClients"]
+    allowed = {
+        client["ClientName"]: sorted(
+            cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"])["UserPoolClient"][
+                "AllowedOAuthScopes"
+            ]
+        )
+        for client in clients
+    }
+    assert allowed == {
+        resource_name(STAGE, "reader"): [READ_SCOPE],
+        resource_name(STAGE, "writer"): sorted([READ_SCOPE, WRITE_SCOPE]),
+    }
+
+
+@pytest.mark.parametrize("function", [facts.API_HANDLER, facts.CONSUMER])
+def test_each_prod_function_has_its_settings_and_its_policy_bound_to_the_account(
+    deployed: Deployed, aws: Callable[[str], Any], function: str
+) -> None:
+    settings = facts.function_settings(deployed.make.checkout, STAGE, function)
+    name = facts.function_name(STAGE, function)
+    configuration = aws("lambda").get_function_configuration(FunctionName=name)
+    assert configuration["Timeout"] == settings["lambda_timeout"]
+    assert configuration["MemorySize"] == settings["lambda_memory_size"]
+    assert settings["environment_variables"].items() <= configuration["Environment"]["Variables"].items()
+    assert facts.role_policy(aws, name) == facts.bound_policy(deployed.make.checkout, settings["iam_policy_file"])
 
 
 def test_the_table_is_protected_from_the_api_functions_load_and_from_deletion(
     deployed: Deployed, aws: Callable[[str], Any]
 ) -> None:
     concurrency = aws("lambda").get_function_concurrency(FunctionName=FUNCTION)
-    assert concurrency["ReservedConcurrentExecutions"] == 100
+    expected = facts.function_settings(deployed.make.checkout, STAGE, facts.API_HANDLER)["reserved_concurrency"]
+    assert concurrency["ReservedConcurrentExecutions"] == expected
     for spec in ALL_TABLES:
         table = aws("dynamodb").describe_table(TableName=table_name(spec.base_name, STAGE))["Table"]
         assert table["DeletionProtectionEnabled"] is True, spec.base_name
@@ -135,11 +174,27 @@ def test_a_second_deploy_updates_what_the_first_made(deployed: Deployed, aws: Ca
 
 
 def test_delete_without_confirm_changes_nothing(deployed: Deployed, aws: Callable[[str], Any]) -> None:
+    before = account_state(aws)
     refused = deployed.make("delete", f"STAGE={STAGE}", ok=False)
     assert refused.returncode != 0
     assert "nothing was deleted" in refused.stdout + refused.stderr
-    aws("lambda").get_function(FunctionName=FUNCTION)
-    aws("ssm").get_parameter(Name=deployment_record_parameter(STAGE))
+    assert account_state(aws) == before
+
+
+def account_state(aws: Callable[[str], Any]) -> dict[str, Any]:
+    """What a delete could take away: functions, APIs, stacks, tables, alarms, the deployment record."""
+    return {
+        "functions": sorted(f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]),
+        "apis": sorted(a["id"] for a in aws("apigateway").get_rest_apis()["items"]),
+        "stacks": sorted(
+            (s["StackName"], s["StackStatus"])
+            for s in aws("cloudformation").list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"
+        ),
+        "tables": sorted(aws("dynamodb").list_tables()["TableNames"]),
+        "alarms": sorted(a["AlarmName"] for a in aws("cloudwatch").describe_alarms()["MetricAlarms"]),
+        "record": aws("ssm").get_parameter(Name=deployment_record_parameter(STAGE))["Parameter"]["Value"],
+    }
 
 
 def test_delete_with_confirm_takes_the_functions_and_api_and_keeps_every_customer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.awslambda.models import LambdaFunction
@@ -22,7 +22,6 @@ from moto.cloudwatch import models as cloudwatch
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
-from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.secretsmanager.models import secretsmanager_backends
@@ -139,76 +138,96 @@ def _resource(backend: APIGatewayBackend, api_id: str, path: str) -> Any:
 
 
 def _stack_failures() -> None:
-    """A resource CloudFormation cannot make or change fails the stack, which rolls back.
+    """A resource CloudFormation cannot make, or a table change it refuses, fails the stack, which rolls back.
 
     Real AWS answers CreateStack/UpdateStack at once and then, when a resource fails, records
-    a ``*_FAILED`` event with the reason, undoes what it did and leaves the stack in
-    ROLLBACK_COMPLETE (a first create) or UPDATE_ROLLBACK_COMPLETE (an update). moto raises
-    the resource's error out of the API call instead, so the deploy's handling of a rolled-back
-    stack (defect 6 of issue 13) could never run. Here the failure takes AWS's course.
+    a ``*_FAILED`` event with the reason and rolls back: a first create ends in ROLLBACK_COMPLETE
+    with every resource deleted except those whose ``DeletionPolicy`` is ``Retain`` (each
+    recorded as DELETE_SKIPPED: they stay in the account, under their names); an update ends in
+    UPDATE_ROLLBACK_COMPLETE with everything as it was. moto raises the resource's error out
+    of the API call instead, so the deploy's handling of a rolled-back stack (defect 6 of issue
+    13) could never run. Here a first create's resource failure takes AWS's course; an update
+    is checked before moto applies any of it (the table rules of ``_table_update_refusal``), so
+    a refused update changes nothing, as on AWS. Anything else still fails the call, loudly.
     """
     original_create = cloudformation.CloudFormationBackend.create_stack
     original_update = cloudformation.Stack.update
 
     def create_stack(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        before = set(self.stacks)
         try:
             return original_create(self, name, *args, **kwargs)
         except Exception as error:
-            (stack,) = [stack for stack in self.stacks.values() if stack.name == name]
-            _record_failure(stack, error)
+            made = [stack for key, stack in self.stacks.items() if key not in before and stack.name == name]
+            if not made:  # refused before any resource was made (a name taken, a bad template): as AWS refuses
+                raise
+            (stack,) = made
+            _record_failure(stack, "CREATE_FAILED", getattr(error, "message", None) or str(error))
             _roll_back_create(stack)
             for export in [key for key, value in self.exports.items() if value.exporting_stack_id == stack.stack_id]:
                 del self.exports[export]
             return stack
 
-    def update(self: Any, *args: Any, **kwargs: Any) -> None:
-        template, parameters = self.template, self.parameters
-        try:
-            original_update(self, *args, **kwargs)
-        except Exception as error:
-            _record_failure(self, error)
-            self.template, self.parameters = template, parameters
-            self._parse_template()
-            self.status = "UPDATE_ROLLBACK_COMPLETE"
-            self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    def update(self: Any, template: str, *args: Any, **kwargs: Any) -> None:
+        reason = _table_update_refusal(self, json.loads(template))
+        if reason is None:
+            original_update(self, template, *args, **kwargs)
+            return
+        self._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        _record_failure(self, "UPDATE_FAILED", reason)
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+        self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
     cloudformation.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
     cloudformation.Stack.update = update  # type: ignore[method-assign]
 
 
 def _roll_back_create(stack: Any) -> None:
-    """Delete what the failed create made; the stack then holds nothing (moto would make it lazily again)."""
+    """Delete what the failed create made but what ``Retain`` keeps; the stack then holds nothing."""
     resources = stack.template_dict.get("Resources", {})
     for logical_id, resource in list(stack.resource_map._parsed_resources.items()):
-        if isinstance(resource, CloudFormationModel) and logical_id in resources:
+        if not isinstance(resource, CloudFormationModel) or logical_id not in resources:
+            continue
+        physical_id = getattr(resource, "physical_resource_id", logical_id)
+        kept = resources[logical_id].get("DeletionPolicy") == "Retain"
+        if not kept:
             with contextlib.suppress(Exception):  # what was never made cannot be undone
                 type(resource).delete_from_cloudformation_json(
-                    getattr(resource, "physical_resource_id", logical_id),
-                    resources[logical_id],
-                    stack.account_id,
-                    stack.region_name,
+                    physical_id, resources[logical_id], stack.account_id, stack.region_name
                 )
+        stack.events.append(
+            cloudformation.Event(
+                stack_id=stack.stack_id,
+                stack_name=stack.name,
+                logical_resource_id=logical_id,
+                physical_resource_id=physical_id,
+                resource_type=resources[logical_id]["Type"],
+                resource_status="DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
+                resource_status_reason=None,
+                resource_properties=None,
+            )
+        )
     stack.template = "{}"
     stack.template_dict = {"Resources": {}}
-    stack.resource_map = stack._create_resource_map()
+    stack.resource_map = stack._create_resource_map()  # moto would otherwise make the resources lazily again
     stack.output_map = stack._create_output_map()
     stack.status = "ROLLBACK_COMPLETE"
     stack._add_stack_event("ROLLBACK_COMPLETE")
 
 
-def _record_failure(stack: Any, error: Exception) -> None:
-    reason = getattr(error, "message", None) or str(error)
-    event = cloudformation.Event(
-        stack_id=stack.stack_id,
-        stack_name=stack.name,
-        logical_resource_id=getattr(error, "logical_id", stack.name),
-        physical_resource_id=stack.stack_id,
-        resource_type="AWS::CloudFormation::Stack",
-        resource_status="CREATE_FAILED" if stack.status.startswith("CREATE") else "UPDATE_FAILED",
-        resource_status_reason=reason,
-        resource_properties=None,
+def _record_failure(stack: Any, status: str, reason: str) -> None:
+    stack.events.append(
+        cloudformation.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=stack.name,
+            physical_resource_id=stack.stack_id,
+            resource_type="AWS::CloudFormation::Stack",
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
     )
-    stack.events.append(event)
 
 
 def _termination_protection() -> None:
@@ -238,14 +257,59 @@ def _termination_protection() -> None:
     cloudformation.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
 
 
+IN_PLACE_INDEX_CHANGE = (
+    "Cannot update GSI's properties other than Provisioned Throughput and Contributor Insights Specification"
+)
+INCONSISTENT_ATTRIBUTES = (
+    "Property AttributeDefinitions is inconsistent with the KeySchema of the table and the secondary indexes"
+)
+
+
+def _table_update_refusal(stack: Any, template: dict[str, Any]) -> str | None:
+    """Why CloudFormation would refuse this update of the stack's tables, or None.
+
+    Real AWS refuses an update that creates or deletes more than one global secondary index
+    on a table ("Cannot perform more than one GSI creation or deletion in a single update"),
+    that changes an existing index's keys or projection in place, or whose
+    ``AttributeDefinitions`` are not exactly the attributes the table's and indexes' keys use.
+    moto checks none of these, so a deploy that asked for several index changes at once
+    (defect 5 of issue 13) would pass here without this.
+    """
+    backend = dynamodb_backends[stack.account_id][stack.region_name]
+    for logical_id, resource in template.get("Resources", {}).items():
+        current = stack.resource_map._parsed_resources.get(logical_id)
+        if resource.get("Type") != "AWS::DynamoDB::Table" or not isinstance(current, Table):
+            continue
+        properties = resource["Properties"]
+        table = backend.get_table(current.name)
+        wanted = {index["IndexName"]: index for index in properties.get("GlobalSecondaryIndexes", [])}
+        have = {index.name: index for index in table.global_indexes}
+        if len(wanted.keys() ^ have.keys()) > 1:
+            return f"{logical_id}: Cannot perform more than one GSI creation or deletion in a single update"
+        for name in wanted.keys() & have.keys():
+            if _index_shape(wanted[name]) != _index_shape(
+                {"KeySchema": have[name].schema, "Projection": have[name].projection}
+            ):
+                return f"{logical_id}: {IN_PLACE_INDEX_CHANGE}"
+        keys = [*properties["KeySchema"], *(key for index in wanted.values() for key in index["KeySchema"])]
+        if {d["AttributeName"] for d in properties["AttributeDefinitions"]} != {k["AttributeName"] for k in keys}:
+            return f"{logical_id}: {INCONSISTENT_ATTRIBUTES}"
+    return None
+
+
+def _index_shape(index: dict[str, Any]) -> tuple[Any, ...]:
+    projection = index.get("Projection") or {}
+    keys = tuple((key["AttributeName"], key["KeyType"]) for key in index["KeySchema"])
+    return keys, projection.get("ProjectionType", "ALL"), tuple(sorted(projection.get("NonKeyAttributes", [])))
+
+
 def _table_updates() -> None:
     """CloudFormation updates a table in place; moto's template update leaves it as it was.
 
-    Real AWS applies a changed ``GlobalSecondaryIndexes`` list as index creations and deletions
-    and refuses an update that creates or deletes more than one ("Cannot perform more than
-    one GSI creation or deletion in a single update"), and applies ``DeletionProtectionEnabled``.
-    The refusal is kept here, so a deploy that asks for two index changes at once fails on
-    the emulator as it would on an account (defect 5 of issue 13).
+    Real AWS applies a changed ``GlobalSecondaryIndexes`` list as index creations and deletions,
+    and ``DeletionProtectionEnabled``; here moto's UpdateTable does the same, once
+    ``_table_update_refusal`` found nothing AWS would refuse. (Stream, billing, TTL and
+    encryption changes are not applied: the deploy never changes them on an existing table.)
     """
 
     @classmethod  # type: ignore[misc]
@@ -262,12 +326,8 @@ def _table_updates() -> None:
         table = backend.get_table(original_resource.name)
         wanted = {index["IndexName"]: index for index in properties.get("GlobalSecondaryIndexes", [])}
         have = {index.name for index in table.global_indexes}
-        created = [name for name in wanted if name not in have]
-        deleted = [name for name in have if name not in wanted]
-        if len(created) + len(deleted) > 1:
-            raise MockValidationException("Cannot perform more than one GSI creation or deletion in a single update")
-        updates: list[dict[str, Any]] = [{"Create": wanted[name]} for name in created]
-        updates += [{"Delete": {"IndexName": name}} for name in deleted]
+        updates: list[dict[str, Any]] = [{"Create": wanted[name]} for name in wanted if name not in have]
+        updates += [{"Delete": {"IndexName": name}} for name in have if name not in wanted]
         backend.update_table(
             name=table.name,
             attr_definitions=properties.get("AttributeDefinitions", []),
@@ -370,10 +430,11 @@ class _UserPool(CloudFormationModel):
         return str(self.pool.id)
 
 
-class _UserPoolPart(CloudFormationModel):
-    """The pool's client, domain and resource server: made with moto's Cognito API, as AWS would."""
+class _UserPoolPart:
+    """The pool's client, domain and resource server: made with moto's Cognito API, as AWS would.
 
-    kind = ""
+    A mixin: moto finds CloudFormation types among CloudFormationModel's direct subclasses only.
+    """
 
     def __init__(self, physical_id: str) -> None:
         self.physical_id = physical_id
@@ -394,7 +455,7 @@ class _UserPoolPart(CloudFormationModel):
         return self.physical_id
 
 
-class _UserPoolClient(_UserPoolPart):
+class _UserPoolClient(_UserPoolPart, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Cognito::UserPoolClient"
@@ -406,11 +467,19 @@ class _UserPoolClient(_UserPoolPart):
         properties = dict(cloudformation_json["Properties"])
         pool_id = properties.pop("UserPoolId")
         secret = bool(properties.pop("GenerateSecret", False))
+        backend = cognitoidp_backends[account_id][region_name]
+        servers = backend.describe_user_pool(pool_id).resource_servers.values()
+        known = {f"{server.identifier}/{scope['ScopeName']}" for server in servers for scope in server.scopes}
+        unknown = sorted(
+            set(properties.get("AllowedOAuthScopes", [])) - known - {"openid", "email", "profile", "phone"}
+        )
+        if unknown:  # AWS: ScopeDoesNotExistException, and the stack fails
+            raise ValidationError(resource_name, message=f"Invalid scope requested: {', '.join(unknown)}")
         client = cognitoidp_backends[account_id][region_name].create_user_pool_client(pool_id, secret, properties)
         return cls(str(client.id))
 
 
-class _UserPoolDomain(_UserPoolPart):
+class _UserPoolDomain(_UserPoolPart, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Cognito::UserPoolDomain"
@@ -425,7 +494,7 @@ class _UserPoolDomain(_UserPoolPart):
         return cls(str(properties["Domain"]))
 
 
-class _UserPoolResourceServer(_UserPoolPart):
+class _UserPoolResourceServer(_UserPoolPart, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Cognito::UserPoolResourceServer"
@@ -466,6 +535,9 @@ class _Alarm(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> _Alarm:
         p = cloudformation_json["Properties"]
+        refusal = _alarm_refusal(p)
+        if refusal:
+            raise ValidationError(resource_name, message=f"{resource_name}: {refusal}")
         queries = [
             cloudwatch.MetricDataQuery(
                 query_id=query["Id"],
@@ -479,13 +551,13 @@ class _Alarm(CloudFormationModel):
         ]
         cloudwatch.cloudwatch_backends[account_id][region_name].put_metric_alarm(
             name=resource_name,
-            namespace=p.get("Namespace", ""),
-            metric_name=p.get("MetricName", ""),
+            namespace=p.get("Namespace"),  # absent for metric math, as DescribeAlarms shows it
+            metric_name=p.get("MetricName"),
             comparison_operator=p["ComparisonOperator"],
             evaluation_periods=int(p["EvaluationPeriods"]),
-            period=int(p.get("Period", 60)),
-            threshold=float(p.get("Threshold", 0)),
-            statistic=p.get("Statistic", ""),
+            period=int(p["Period"]) if "Period" in p else None,  # type: ignore[arg-type]
+            threshold=float(p["Threshold"]),
+            statistic=p.get("Statistic"),
             description=p.get("AlarmDescription", ""),
             dimensions=list(p.get("Dimensions", [])),
             alarm_actions=list(p.get("AlarmActions", [])),
@@ -493,6 +565,8 @@ class _Alarm(CloudFormationModel):
             datapoints_to_alarm=p.get("DatapointsToAlarm"),
             extended_statistic=p.get("ExtendedStatistic"),
             ok_actions=list(p.get("OKActions", [])),
+            insufficient_data_actions=list(p.get("InsufficientDataActions", [])),
+            unit=p.get("Unit"),
             treat_missing_data=p.get("TreatMissingData"),
         )
         return cls(resource_name)
@@ -589,6 +663,25 @@ class _Secret(CloudFormationModel):
         return self.arn
 
 
+def _alarm_refusal(p: dict[str, Any]) -> str | None:
+    """Why PutMetricAlarm (so CloudFormation) refuses these alarm properties, or None: the rules our alarms meet."""
+    metrics = p.get("Metrics", [])
+    if metrics:
+        if any(key in p for key in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period")):
+            return "Metrics cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic or Period"
+        if len(metrics) > 10:
+            return "The maximum number of metrics in an alarm's Metrics is 10"
+        if sum(bool(query.get("ReturnData", True)) for query in metrics) != 1:
+            return "Exactly one element of the Metrics list must return data"
+    elif not (
+        "MetricName" in p and "Namespace" in p and "Period" in p and ("Statistic" in p) != ("ExtendedStatistic" in p)
+    ):
+        return "An alarm on one metric needs MetricName, Namespace, Period and one of Statistic or ExtendedStatistic"
+    if "Threshold" not in p and "ThresholdMetricId" not in p:
+        return "Threshold is required"
+    return None
+
+
 def _metric_stat(stat: dict[str, Any]) -> cloudwatch.MetricStat:
     metric = stat["Metric"]
     dimensions = [cloudwatch.Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])]
@@ -596,7 +689,7 @@ def _metric_stat(stat: dict[str, Any]) -> cloudwatch.MetricStat:
         cloudwatch.Metric(metric["MetricName"], metric["Namespace"], dimensions),
         str(stat["Period"]),
         stat["Stat"],
-        stat.get("Unit", ""),
+        cast("str", stat.get("Unit")),  # None when the template names no unit, as AWS leaves it
     )
 
 
