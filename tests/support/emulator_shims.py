@@ -1,9 +1,11 @@
 """What moto lacks for the deploy rehearsal, patched into the emulator's own process (and only there).
 
 Each shim fills in one thing real AWS does and moto 5.2.5 (requirements-dev.txt pins it) does
-not, so that `make deploy` runs against moto exactly as against an account. A shim never makes
-a call succeed that AWS would refuse for our input: where AWS validates (one index change per
-table update, say), the shim validates the same way, so a defect of ours still fails here.
+not, so that `make deploy` runs against moto exactly as against an account. Where AWS refuses
+what the deploy could get wrong (two index changes in one table update, an in-place index
+change, an existing stack's name, a malformed alarm, an unknown OAuth scope, deleting a
+protected stack), the shim refuses the same way, so a defect of ours still fails here. What
+a shim leaves out, it says: the deploy never asks it of an existing stack.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import json
 from typing import Any, cast
 
+from moto.apigateway.exceptions import BadRequestException
 from moto.apigateway.models import APIGatewayBackend
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import models as cloudformation
@@ -73,6 +76,8 @@ def _swagger_import() -> None:
                 scopes: Any = None
                 for requirement in method.get("security", []):
                     for name, requirement_scopes in requirement.items():
+                        if name not in api_doc.get("securityDefinitions", {}):  # AWS refuses the import
+                            raise BadRequestException(f"Invalid security requirement {name} at {method_type} {path}")
                         if name in authorizers:
                             authorization, authorizer_id = "COGNITO_USER_POOLS", authorizers[name]
                             scopes = requirement_scopes or None
@@ -245,7 +250,10 @@ def _termination_protection() -> None:
         return ActionResult({"StackId": stack.stack_id})
 
     def delete_stack(self: Any, name_or_stack_id: str) -> None:
-        stack = self.get_stack(name_or_stack_id)
+        try:
+            stack = self.get_stack(name_or_stack_id)
+        except ValidationError:
+            return  # AWS: deleting a stack that does not exist succeeds, and does nothing
         if stack.enable_termination_protection:
             raise ValidationError(
                 name_or_stack_id,
@@ -372,18 +380,22 @@ def _function_logging_config() -> None:
     original_get = LambdaFunction.get_configuration
 
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
-        if "LoggingConfig" in config_updates:
-            self.rehearsal_logging_config = dict(config_updates["LoggingConfig"])
+        if "LoggingConfig" in config_updates:  # AWS merges what is sent into what the function has
+            current = getattr(self, "rehearsal_logging_config", _default_logging_config(self))
+            self.rehearsal_logging_config = {**current, **config_updates["LoggingConfig"]}
         return original_update(self, config_updates)
 
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
         configuration = original_get(self, on_create)
-        default = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.function_name}"}
-        configuration["LoggingConfig"] = getattr(self, "rehearsal_logging_config", default)
+        configuration["LoggingConfig"] = getattr(self, "rehearsal_logging_config", _default_logging_config(self))
         return configuration
 
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
     LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+
+
+def _default_logging_config(function: Any) -> dict[str, str]:
+    return {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}"}
 
 
 class _UserPool(CloudFormationModel):
@@ -391,7 +403,9 @@ class _UserPool(CloudFormationModel):
 
     Real AWS makes the pool with the template's settings; the pool here is made through
     moto's own Cognito API with the same settings, so a later DescribeUserPool shows what
-    the template asked for (AllowAdminCreateUserOnly, deletion protection).
+    the template asked for (AllowAdminCreateUserOnly, deletion protection). Pools and their
+    parts are neither updated nor deleted here: the deploy never changes them once made, and
+    prod's pool is Retain (a template that changed them would not be rehearsed).
     """
 
     def __init__(self, pool: Any) -> None:
@@ -423,7 +437,8 @@ class _UserPool(CloudFormationModel):
             return str(self.pool.arn)
         if attribute_name == "UserPoolId":
             return str(self.pool.id)
-        return f"cognito-idp.{self.pool.region}.amazonaws.com/{self.pool.id}"
+        provider = f"cognito-idp.{self.pool.region}.amazonaws.com/{self.pool.id}"
+        return provider if attribute_name == "ProviderName" else f"https://{provider}"
 
     @property
     def physical_resource_id(self) -> str:
@@ -590,7 +605,7 @@ class _Alarm(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+        return False  # the templates never ask an alarm for an attribute
 
     @property
     def physical_resource_id(self) -> str:
@@ -656,7 +671,7 @@ class _Secret(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
+        return False  # the templates use the secret's name, never an attribute
 
     @property
     def physical_resource_id(self) -> str:

@@ -33,10 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tests.support.aws_emulator import ACCOUNT
+
 # What Lambda's Python runtime provides besides the standard library: nothing else may come from the dev venv.
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda gives the import (the init phase) its own 10 s, outside the function's Timeout
-ACCOUNT_ID = "123456789012"
 MAX_PAGES_PER_SHARD = 1000  # an open shard always hands back a next iterator: stop even if it never runs dry
 
 # The child's main loop. It imports nothing of the function's until a request names a handler, keeps each
@@ -291,7 +292,7 @@ class LambdaRuntime:
         config = {
             "path": [str(task), str(_runtime_packages()), *_stdlib_paths()],
             "timeout": settings.timeout_seconds,
-            "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{settings.function_name}",
+            "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{settings.function_name}",
         }
         with self._log_path.open("ab") as log:  # the child keeps its own descriptor
             self._child = subprocess.Popen(
@@ -388,7 +389,7 @@ def api_gateway_proxy_event(
         "path": f"/{stage}{path}",
         "stage": stage,
         "requestId": str(uuid.uuid4()),
-        "accountId": ACCOUNT_ID,
+        "accountId": ACCOUNT,
         "apiId": api_id,
         "protocol": "HTTP/1.1",
         "requestTimeEpoch": int(time.time() * 1000),
