@@ -11,13 +11,15 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from chalicelib.stages import resource_name
 from scripts.deploy.data_stack import stack_name
-from tests.support.aws_emulator import ACCOUNT, REGION
+from tests.support.aws_emulator import ACCOUNT, REGION, Emulator
+from tests.support.lambda_runtime import FunctionSettings, LambdaRuntime, api_gateway_proxy_event
 
 Aws = Callable[[str], Any]
 # Chalice's names of the two functions; the API function is "<app>-<stage>", the others "<app>-<stage>-<name>".
@@ -98,3 +100,48 @@ def declared_scopes(checkout: Path) -> dict[tuple[str, str], list[str]]:
         [sys.executable, "-c", script], cwd=checkout, env=environment, capture_output=True, text=True, check=True
     )
     return {(path, verb): list(scopes) for path, verb, scopes in json.loads(done.stdout)}
+
+
+def zip_path(checkout: Path) -> Path:
+    """The package `chalice deploy` built and uploaded (both functions run the same zip)."""
+    (path,) = (checkout / "dist" / "build" / "deployments").glob("*.zip")
+    return path
+
+
+@contextmanager
+def runtimes(checkout: Path, emulator: Emulator, aws: Aws) -> Iterator[Callable[[str], LambdaRuntime]]:
+    """The deployed zip in a runtime with only its own packages and boto3, one per function, as deployed."""
+    started: dict[str, LambdaRuntime] = {}
+
+    def start(function: str) -> LambdaRuntime:
+        if function not in started:
+            configuration = aws("lambda").get_function_configuration(FunctionName=function)
+            environment = {**configuration["Environment"]["Variables"], **emulator.environment(base={})}
+            settings = FunctionSettings(
+                timeout_seconds=configuration["Timeout"],
+                memory_mb=configuration["MemorySize"],
+                function_name=function,
+            )
+            started[function] = LambdaRuntime(zip_path(checkout), environment, settings).__enter__()
+        return started[function]
+
+    try:
+        yield start
+    finally:
+        for running in started.values():
+            running.__exit__(None, None, None)
+
+
+def call(runtime: LambdaRuntime, method: str, path: str, resource: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+    """One API Gateway proxy event through the zip: (status, the body decoded when it is JSON)."""
+    parameters = kwargs.pop("path_parameters", None)
+    response = runtime.invoke(
+        "app.app",
+        api_gateway_proxy_event(method, path, resource=resource or path, path_parameters=parameters, **kwargs),
+    )
+    body = response.get("body") or ""
+    try:
+        decoded: Any = json.loads(body)
+    except ValueError:
+        decoded = body
+    return int(response["statusCode"]), decoded

@@ -2,9 +2,10 @@
 
 The tests run in order on one emulated account: a first deploy that fails and is retried,
 what it made, the built zip answering every route in a boto3-only runtime, a redeploy
-from another checkout with a changed setting, and the delete. Every name and setting they
-expect comes from the code that defines it (chalicelib/stages.py, the table specs, the
-generated templates, the policy files), so a deploy that drifts from them fails here.
+from another checkout with a changed setting, and the delete; fixtures hold each step's
+result, so a test run alone still runs the steps before it. Every name and setting they
+expect comes from what defines it (.chalice/config.json, the policy files, chalicelib/stages.py,
+the table specs, the generated templates), so a deploy that drifts from them fails here.
 """
 
 from __future__ import annotations
@@ -44,9 +45,7 @@ from scripts.deploy.log_groups import ACCESS_LOG_FORMAT, LOG_GROUPS
 from tests.deploy import facts
 from tests.support.aws_emulator import ACCOUNT, REGION, Emulator
 from tests.support.lambda_runtime import (
-    FunctionSettings,
     LambdaRuntime,
-    api_gateway_proxy_event,
     dynamodb_stream_event,
     stream_records,
 )
@@ -148,7 +147,7 @@ def test_each_function_has_its_settings_environment_code_and_log_group(
     assert "COGNITO_USER_POOL_ARN" not in variables  # dev is open
     source = "api" if function == facts.API_HANDLER else function
     assert deployed_function["LoggingConfig"]["LogGroup"] == log_group_name(STAGE, source)
-    code = base64.b64encode(hashlib.sha256(zip_path(deployed.checkout).read_bytes()).digest()).decode()
+    code = base64.b64encode(hashlib.sha256(facts.zip_path(deployed.checkout).read_bytes()).digest()).decode()
     assert deployed_function["CodeSha256"] == code  # the zip the rehearsal runs is the one deployed
 
 
@@ -282,48 +281,15 @@ def test_the_alarms_stack_watches_the_tables_functions_queue_and_bus(
     assert "Alarms of dev notify no topic" in deployed.retried
 
 
-def zip_path(checkout: Path) -> Path:
-    """The package `chalice deploy` built and uploaded (both functions run the same zip)."""
-    (path,) = (checkout / "dist" / "build" / "deployments").glob("*.zip")
-    return path
-
-
 @pytest.fixture(scope="module")
 def runtime(
     deployed: Deployed, emulator: Emulator, aws: Callable[[str], Any]
 ) -> Iterator[Callable[[str], LambdaRuntime]]:
-    """The deployed zip in a runtime with only its own packages and boto3, with each function's environment."""
-    started: dict[str, LambdaRuntime] = {}
-
-    def start(function: str) -> LambdaRuntime:
-        if function not in started:
-            configuration = aws("lambda").get_function_configuration(FunctionName=function)
-            environment = {**configuration["Environment"]["Variables"], **emulator.environment(base={})}
-            settings = FunctionSettings(
-                timeout_seconds=configuration["Timeout"],
-                memory_mb=configuration["MemorySize"],
-                function_name=function,
-            )
-            started[function] = LambdaRuntime(zip_path(deployed.checkout), environment, settings).__enter__()
-        return started[function]
-
-    yield start
-    for running in started.values():
-        running.__exit__(None, None, None)
+    with facts.runtimes(deployed.checkout, emulator, aws) as start:
+        yield start
 
 
-def call(runtime: LambdaRuntime, method: str, path: str, resource: str | None = None, **kwargs: Any) -> tuple[int, Any]:
-    parameters = kwargs.pop("path_parameters", None)
-    response = runtime.invoke(
-        "app.app",
-        api_gateway_proxy_event(method, path, resource=resource or path, path_parameters=parameters, **kwargs),
-    )
-    body = response.get("body") or ""
-    try:
-        decoded: Any = json.loads(body)
-    except ValueError:
-        decoded = body
-    return int(response["statusCode"]), decoded
+call = facts.call
 
 
 def create_customer(api: LambdaRuntime, first_name: str, last_name: str) -> tuple[dict[str, Any], dict[str, Any]]:

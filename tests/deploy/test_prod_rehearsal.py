@@ -173,6 +173,23 @@ def test_a_second_deploy_updates_what_the_first_made(deployed: Deployed, aws: Ca
     assert len([a for a in aws("apigateway").get_rest_apis()["items"] if a["name"] == FUNCTION]) == 1
 
 
+def test_the_prod_zip_takes_its_caller_from_the_token_and_refuses_to_seed(
+    deployed: Deployed, emulator: Emulator, aws: Callable[[str], Any]
+) -> None:
+    """API Gateway checks the token and its scopes; the function records the client the claims name."""
+    claims = {"claims": {"client_id": "writer-client-id", "scope": WRITE_SCOPE, "token_use": "access"}}
+    body = {"first_name": "Prod", "last_name": "Caller", "email_address": "prod.caller@example.com"}
+    with facts.runtimes(deployed.make.checkout, emulator, aws) as start:
+        api = start(FUNCTION)
+        status, created = facts.call(api, "POST", "/customers", body=body, authorizer=claims)
+        assert status == 201, created
+        assert created["created_by"] == "writer-client-id"
+        status, refused = facts.call(api, "POST", "/seed", authorizer=claims)
+        assert status == 403, refused
+        assert refused["error"]["code"] == "forbidden"
+        assert body["email_address"] not in api.logs()
+
+
 def test_delete_without_confirm_changes_nothing(deployed: Deployed, aws: Callable[[str], Any]) -> None:
     before = account_state(aws)
     refused = deployed.make("delete", f"STAGE={STAGE}", ok=False)
