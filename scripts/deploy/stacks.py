@@ -58,12 +58,16 @@ def outputs(client: Any, name: str) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def failure_reasons(client: Any, name: str, limit: int = 5) -> list[str]:
-    """The latest resource failures CloudFormation recorded for the stack, newest first."""
+def _events(client: Any, name: str) -> list[dict[str, Any]]:
+    """The stack's events, newest first; none when there is no such stack (any more)."""
     try:
-        events = client.describe_stack_events(StackName=name)["StackEvents"]
+        return list(client.describe_stack_events(StackName=name)["StackEvents"])
     except ClientError:
         return []
+
+
+def _reasons(events: list[dict[str, Any]], limit: int = 5) -> list[str]:
+    """The latest resource failures among the events, newest first."""
     failed = [event for event in events if str(event.get("ResourceStatus", "")).endswith("_FAILED")]
     return [
         f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', event['ResourceStatus'])}"
@@ -71,18 +75,19 @@ def failure_reasons(client: Any, name: str, limit: int = 5) -> list[str]:
     ]
 
 
-def kept_by_rollback(client: Any, name: str) -> list[str]:
+def _kept(events: list[dict[str, Any]]) -> list[str]:
     """What a rolled-back create left in the account (``DeletionPolicy: Retain``): "type name", one each."""
-    try:
-        events = client.describe_stack_events(StackName=name)["StackEvents"]
-    except ClientError:
-        return []
     kept = {
         (event["ResourceType"], event["PhysicalResourceId"])
         for event in events
         if event.get("ResourceStatus") == "DELETE_SKIPPED" and event.get("PhysicalResourceId")
     }
     return [f"{kind} {physical}" for kind, physical in sorted(kept)]
+
+
+def failure_reasons(client: Any, name: str, limit: int = 5) -> list[str]:
+    """The latest resource failures CloudFormation recorded for the stack, newest first."""
+    return _reasons(_events(client, name), limit)
 
 
 def _failed(client: Any, name: str, what: str) -> StackError:
@@ -151,7 +156,8 @@ def ready_for_update(client: Any, stack: Stack) -> bool:
     if current is None:
         return False
     if current == ROLLED_BACK_CREATE:
-        reasons = "".join(f"\n  {reason}" for reason in failure_reasons(client, stack.name))
+        events = _events(client, stack.name)  # read once: the reasons, and what the rollback kept
+        reasons = "".join(f"\n  {reason}" for reason in _reasons(events))
         if stack.disposable:
             print(f"Stack {stack.name} is left over from a failed first create ({current}); deleting it to retry.")
             delete(client, stack.name)
@@ -162,14 +168,13 @@ def ready_for_update(client: Any, stack: Stack) -> bool:
             if stack.termination_protection
             else ""
         )
-        kept = kept_by_rollback(client, stack.name)
+        kept = "".join(f"\n  {resource}" for resource in _kept(events))
         leftovers = (
-            "The rollback kept these (DeletionPolicy Retain); the failed create made them, and a retry makes "
-            "them again under the same names, so check they hold nothing you need and delete them too (a "
-            "table first needs aws dynamodb update-table --no-deletion-protection-enabled --table-name NAME, "
-            "a user pool aws cognito-idp update-user-pool --deletion-protection INACTIVE):"
-            + "".join(f"\n  {resource}" for resource in kept)
-            + "\n"
+            f"The rollback kept these (DeletionPolicy Retain):{kept}\n"
+            "The failed create made them, and a retry makes them again under the same names: check they hold "
+            "nothing you need and delete them too (a table first needs aws dynamodb update-table "
+            "--no-deletion-protection-enabled --table-name NAME, a user pool aws cognito-idp update-user-pool "
+            "--deletion-protection INACTIVE).\n"
             if kept
             else ""
         )

@@ -16,6 +16,7 @@ that (STREAM_MAX_ATTEMPTS).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -57,14 +58,15 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> di
     delivered["eventSourceARN"] = stream_arn
     delivered.setdefault("awsRegion", region)
     delivered.setdefault("eventSource", "aws:dynamodb")
+    delivered.setdefault("eventVersion", "1.1")
     return delivered
 
 
 def _json_default(value: object) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
-    if isinstance(value, bytes | bytearray):
-        return value.decode("latin-1")
+    if isinstance(value, bytes | bytearray):  # a binary attribute: Lambda's JSON carries it base64-encoded
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(type(value).__name__)
 
 

@@ -12,11 +12,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from chalicelib.stages import resource_name
+from chalicelib.stages import CONSUMER_FUNCTION, resource_name
+from scripts.chalice_config import chalice_config
 from scripts.deploy.data_stack import stack_name
 from tests.support.aws_emulator import ACCOUNT, REGION, Emulator
 from tests.support.lambda_runtime import FunctionSettings, LambdaRuntime, api_gateway_proxy_event
@@ -24,21 +25,16 @@ from tests.support.lambda_runtime import FunctionSettings, LambdaRuntime, api_ga
 Aws = Callable[[str], Any]
 # Chalice's names of the two functions; the API function is "<app>-<stage>", the others "<app>-<stage>-<name>".
 API_HANDLER = "api_handler"
-CONSUMER = "record_changes"
+CONSUMER = CONSUMER_FUNCTION
 
 
 def function_name(stage: str, function: str) -> str:
     return resource_name(stage) if function == API_HANDLER else resource_name(stage, function)
 
 
-def config(checkout: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((checkout / ".chalice" / "config.json").read_text())
-    return loaded
-
-
 def function_settings(checkout: Path, stage: str, function: str) -> dict[str, Any]:
     """Chalice's resolution of one function's settings: top level, then the stage, then the stage's function."""
-    top = config(checkout)
+    top = chalice_config(checkout)
     stage_config = top["stages"][stage]
     own = stage_config.get("lambda_functions", {}).get(function, {})
     settings: dict[str, Any] = {}
@@ -112,6 +108,7 @@ def zip_path(checkout: Path) -> Path:
 def runtimes(checkout: Path, emulator: Emulator, aws: Aws) -> Iterator[Callable[[str], LambdaRuntime]]:
     """The deployed zip in a runtime with only its own packages and boto3, one per function, as deployed."""
     started: dict[str, LambdaRuntime] = {}
+    stack = ExitStack()
 
     def start(function: str) -> LambdaRuntime:
         if function not in started:
@@ -122,14 +119,11 @@ def runtimes(checkout: Path, emulator: Emulator, aws: Aws) -> Iterator[Callable[
                 memory_mb=configuration["MemorySize"],
                 function_name=function,
             )
-            started[function] = LambdaRuntime(zip_path(checkout), environment, settings).__enter__()
+            started[function] = stack.enter_context(LambdaRuntime(zip_path(checkout), environment, settings))
         return started[function]
 
-    try:
+    with stack:
         yield start
-    finally:
-        for running in started.values():
-            running.__exit__(None, None, None)
 
 
 def call(runtime: LambdaRuntime, method: str, path: str, resource: str | None = None, **kwargs: Any) -> tuple[int, Any]:

@@ -12,7 +12,6 @@ object, error shape, log lines and timeout.
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import functools
 import importlib.util
@@ -38,7 +37,6 @@ from tests.support.aws_emulator import ACCOUNT
 # What Lambda's Python runtime provides besides the standard library: nothing else may come from the dev venv.
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda gives the import (the init phase) its own 10 s, outside the function's Timeout
-MAX_PAGES_PER_SHARD = 1000  # an open shard always hands back a next iterator: stop even if it never runs dry
 
 # The child's main loop. It imports nothing of the function's until a request names a handler, keeps each
 # module once imported (a warm container), answers on a private copy of stdout (fd 1 becomes the log, so the
@@ -412,57 +410,3 @@ def api_gateway_proxy_event(
         "body": body,
         "isBase64Encoded": False,
     }
-
-
-def _as_delivered(value: Any) -> Any:
-    """GetRecords' Python values as Lambda's JSON has them: binary base64-encoded, times in epoch seconds."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, Mapping):
-        return {key: _as_delivered(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_as_delivered(item) for item in value]
-    return value
-
-
-def dynamodb_stream_event(
-    records: Sequence[Mapping[str, Any]], *, stream_arn: str, region: str = "us-east-1"
-) -> dict[str, Any]:
-    """GetRecords records in the event Lambda's stream poller builds from them (it adds what GetRecords leaves out)."""
-    delivered = []
-    for record in records:
-        item: dict[str, Any] = _as_delivered(record)
-        identity = item.pop("userIdentity", None)
-        if identity:  # GetRecords spells it {"PrincipalId", "Type"}; Lambda delivers {"principalId", "type"}
-            item["userIdentity"] = {"principalId": identity.get("PrincipalId"), "type": identity.get("Type")}
-        item.update(eventSource="aws:dynamodb", awsRegion=region, eventSourceARN=stream_arn, eventVersion="1.1")
-        delivered.append(item)
-    return {"Records": delivered}
-
-
-def stream_records(client: Any, stream_arn: str) -> list[dict[str, Any]]:
-    """Everything on the stream now, shard by shard from TRIM_HORIZON, for a boto3 ``dynamodbstreams`` client."""
-    shards: list[dict[str, Any]] = []
-    start: dict[str, str] = {}
-    while True:
-        description = client.describe_stream(StreamArn=stream_arn, **start)["StreamDescription"]
-        shards.extend(description.get("Shards", []))
-        if not description.get("LastEvaluatedShardId"):
-            break
-        start = {"ExclusiveStartShardId": description["LastEvaluatedShardId"]}
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = client.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        ).get("ShardIterator")
-        for _ in range(MAX_PAGES_PER_SHARD):
-            if not iterator:
-                break
-            page = client.get_records(ShardIterator=iterator)
-            records.extend(page.get("Records", []))
-            if not page.get("Records"):
-                break
-            iterator = page.get("NextShardIterator")
-    return records
